@@ -1,0 +1,64 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+
+# Rasa 3.6 runs on Python 3.10 only: python3.10 on PATH, else pyenv's 3.10.
+PYTHON310 := $(shell \
+  if python3.10 -c 'import sys' >/dev/null 2>&1; then command -v python3.10; \
+  elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10 2>/dev/null | head -n1) \
+       && [ -x "$$p/bin/python3.10" ]; then echo "$$p/bin/python3.10"; fi)
+
+.PHONY: help run test bench lint lock model migrate clean
+
+help:
+	@echo "make run    set everything up and start the whole system"
+	@echo "make test   set everything up and run every test"
+	@echo "make bench  compare this assistant with a stock 'rasa init' bot"
+	@echo "make lint   ruff and mypy"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "Python 3.10 is needed (Rasa 3.6 does not run on 3.11+). Install it, e.g." >&2; \
+	  echo "  pyenv install 3.10.13   or   apt-get install python3.10 python3.10-venv" >&2; \
+	  exit 1; fi
+	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip check
+	@touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m bot run
+
+model: $(VENV)/.installed
+	$(PY) -m bot train
+
+migrate: $(VENV)/.installed
+	$(PY) -m bot migrate
+
+test: $(VENV)/.installed
+	$(PY) -m bot train
+	$(PY) -m pytest -q -ra
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check bot actions tests bench
+	$(PY) -m mypy
+
+# Re-resolve the pins from requirements.in in a scratch virtualenv.
+lock:
+	rm -rf /tmp/polisbot-lock && $(PYTHON310) -m venv /tmp/polisbot-lock
+	/tmp/polisbot-lock/bin/pip install --quiet -r requirements.in
+	( echo "# Exact pins: pip freeze of a clean install of requirements.in (make lock)."; \
+	  /tmp/polisbot-lock/bin/pip freeze ) > requirements.txt
+
+clean:
+	rm -rf $(VENV) var models

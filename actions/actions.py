@@ -1,0 +1,69 @@
+"""Custom actions for the conversation's frame: session start and the fallback question."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.responses import DEFAULT_LANGUAGE, normalise_language, render
+
+LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
+
+
+@cache
+def intent_labels() -> dict[str, dict[str, str]]:
+    """Intent descriptions for "did you mean ...?" (read once; the file is static)."""
+    return yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8"))
+
+
+def current_language(tracker: Tracker) -> str:
+    return normalise_language(tracker.get_slot("language")) or DEFAULT_LANGUAGE
+
+
+class ActionSessionStart(Action):
+    """Starts a session: keeps the slots, takes the language from the channel and tells the
+    user at once that this is an AI assistant (EU AI Act art. 50) and to ring 112 in an
+    emergency."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        carried = [SlotSet(k, v) for k, v in tracker.slots.items()
+                   if v is not None and k != "session_started_metadata"]
+        events.extend(carried)
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        language = normalise_language(metadata.get("language")) or current_language(tracker)
+        events.append(SlotSet("language", language))
+        dispatcher.utter_message(**render(domain, "utter_welcome", language))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionAskAffirmation(Action):
+    """First stage of the fallback: "Did you mean: <plain description>?" in the user's
+    language, instead of Rasa's default that shows the intent's internal name."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        language = current_language(tracker)
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        labels = intent_labels()
+        guess = next((r["name"] for r in ranking if r.get("name") in labels), None)
+        if guess is None:
+            dispatcher.utter_message(**render(domain, "utter_ask_rephrase", language))
+            return []
+        dispatcher.utter_message(**render(domain, "utter_ask_affirmation", language,
+                                          intent=guess, intent_label=labels[guess][language]))
+        return []

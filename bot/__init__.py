@@ -1,0 +1,1 @@
+"""Service side of the Swedish Police digital assistant."""

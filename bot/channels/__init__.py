@@ -1,0 +1,1 @@
+"""Custom Rasa input channels: REST and socket.io with input hygiene and safe sessions."""

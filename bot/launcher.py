@@ -1,0 +1,218 @@
+"""Start and stop the whole system: Rasa server, action server and bot web service.
+
+`python -m bot run` uses it, and so does the test suite, so the tests drive exactly what an
+operator runs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from bot.settings import Settings
+
+QUIET_ENV = {
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "RASA_TELEMETRY_ENABLED": "false",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+def service_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every child process gets: the settings, resolved once, and quiet logs.
+
+    Secrets left empty are generated here, so all processes of one start share them.
+    """
+    env = dict(os.environ if base is None else base)
+    env.update(QUIET_ENV)
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url,
+            "ACTION_ENDPOINT_URL": f"{settings.actions_url}/webhook",
+            "RASA_TOKEN": settings.rasa_token or secrets.token_urlsafe(24),
+            "SESSION_SECRET": settings.session_secret or secrets.token_hex(32),
+            "RASA_PORT": str(settings.rasa_port),
+            "ACTIONS_PORT": str(settings.actions_port),
+            "WEB_PORT": str(settings.web_port),
+            "SANIC_HOST": "127.0.0.1",
+            "MPLCONFIGDIR": str(settings.root / "var" / "matplotlib"),
+        }
+    )
+    return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def isolated_settings(database_url: str) -> Settings:
+    """Settings for a second system beside any other (tests, benchmark): free ports, its
+    own database and fresh secrets."""
+    return Settings.from_env({
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RASA_PORT": str(free_port()),
+        "ACTIONS_PORT": str(free_port()),
+        "WEB_PORT": str(free_port()),
+        "RASA_TOKEN": secrets.token_urlsafe(24),
+        "SESSION_SECRET": secrets.token_hex(32),
+    })
+
+
+@dataclass
+class Service:
+    """One child process and the URL that answers once it is ready."""
+
+    name: str
+    argv: list[str]
+    ready_url: str
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+
+
+@dataclass
+class Stack:
+    """The three processes of one running system."""
+
+    settings: Settings
+    model: Path
+    env: dict[str, str]
+    log_dir: Path | None = None
+    services: list[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        token = self.env["RASA_TOKEN"]
+        self.services = [
+            Service(
+                "actions",
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(s.actions_port),
+                    "--quiet",
+                ],
+                f"{s.actions_url}/health",
+            ),
+            Service(
+                "rasa",
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa",
+                    "run",
+                    "--model",
+                    str(self.model),
+                    "--enable-api",
+                    "--auth-token",
+                    token,
+                    "--interface",
+                    s.rasa_host,
+                    "--port",
+                    str(s.rasa_port),
+                    "--credentials",
+                    "credentials.yml",
+                    "--endpoints",
+                    "endpoints.yml",
+                    "--cors",
+                    *s.cors_origins,
+                ],
+                f"{s.rasa_url}/status?token={token}",
+            ),
+            Service(
+                "web",
+                [sys.executable, "-m", "bot", "web"],
+                f"http://127.0.0.1:{s.web_port}/health/live",
+            ),
+        ]
+
+    def start(self, timeout: float = 240.0) -> None:
+        """Start every service and wait until each answers; stop all if one fails."""
+        try:
+            for service in self.services:
+                out = None
+                if self.log_dir is not None:
+                    self.log_dir.mkdir(parents=True, exist_ok=True)
+                    service.log = self.log_dir / f"{service.name}.log"
+                    out = open(service.log, "ab")  # noqa: SIM115
+                service.process = subprocess.Popen(
+                    service.argv,
+                    cwd=self.settings.root,
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT if out else None,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + timeout
+            for service in self.services:
+                wait_ready(service, deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Terminate every process group this stack started (SIGTERM, then SIGKILL)."""
+        for service in self.services:
+            if service.process and service.process.poll() is None:
+                os.killpg(service.process.pid, signal.SIGTERM)
+        for service in self.services:
+            if service.process:
+                try:
+                    service.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(service.process.pid, signal.SIGKILL)
+                    service.process.wait()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _log_tail(service: Service, lines: int = 30) -> str:
+    if service.log is None or not service.log.exists():
+        return ""
+    tail = service.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    return "; last log lines:\n" + "\n".join(tail)
+
+
+def wait_ready(service: Service, deadline: float) -> None:
+    """Poll the service's ready URL until it answers 200; fail early if it exits."""
+    while time.monotonic() < deadline:
+        assert service.process is not None
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with code {service.process.returncode}"
+                               f"{_log_tail(service)}")
+        try:
+            with urllib.request.urlopen(service.ready_url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{service.name} did not become ready in time")

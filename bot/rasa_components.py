@@ -1,0 +1,119 @@
+"""Custom Rasa NLU components: thin adapters from the pipeline to `bot.safety` and
+`bot.language`.
+
+The safety net runs after the classifiers on every parsed message, so an emergency is
+recognised even when the statistical model misses it (it only ever adds recall).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.language import detect_language
+from bot.safety import detect_emergency
+
+EMERGENCY_INTENT = "emergency"
+FALLBACK_INTENT = "nlu_fallback"
+LANGUAGE_ENTITY = "language"
+# When the classifier is unsure but its best guess is an emergency, treat it as one: asking
+# "did you mean…?" to someone in danger costs more than a needless "Ring 112".
+UNSURE_EMERGENCY_CONFIDENCE = 0.3
+
+
+def _force_intent(message: Message, name: str) -> None:
+    """Make `name` the certain top intent, keeping the classifier's ranking below it."""
+    intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+    message.set(INTENT, intent, add_to_output=True)
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
+    message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _unsure_emergency(message: Message) -> bool:
+    """The fallback fired, yet the classifier's own best guess was an emergency."""
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    guesses = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+    return (
+        bool(guesses)
+        and guesses[0].get(INTENT_NAME_KEY) == EMERGENCY_INTENT
+        and (guesses[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= UNSURE_EMERGENCY_CONFIDENCE
+    )
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyNet(GraphComponent, IntentClassifier):
+    """Overrides the classifier: emergencies always become `emergency`, and a message without
+    any word (empty, emoji, symbols) becomes `nlu_fallback` instead of a random guess."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [IntentClassifier]
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyNet:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if detect_emergency(text) or _unsure_emergency(message):
+                _force_intent(message, EMERGENCY_INTENT)
+            elif not _has_words(text):
+                _force_intent(message, FALLBACK_INTENT)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class LanguageDetector(GraphComponent, EntityExtractorMixin):
+    """Adds a `language` entity (sv/en) when the text clearly is one language, so the
+    `language` slot follows the language the user writes in."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageDetector:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            language = detect_language(message.get(TEXT) or "")
+            if language:
+                entity = {
+                    "entity": LANGUAGE_ENTITY,
+                    "value": language,
+                    "start": 0,
+                    "end": 0,
+                    "extractor": type(self).__name__,
+                }
+                entities = [*(message.get(ENTITIES) or []), entity]
+                message.set(ENTITIES, entities, add_to_output=True)
+        return messages

@@ -1,0 +1,113 @@
+"""All run-time settings, read from environment variables in one place.
+
+Every setting has a documented default so that `make run` works on a fresh clone with the
+embedded SQLite database; production overrides them through the environment. Nothing else
+in the project reads `os.environ` for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented environment variable (the README table is generated from these)."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///var/polisbot.db",
+        "SQLAlchemy URL of the database (tracker store and service tables). "
+        "A relative SQLite path is relative to the project root.",
+    ),
+    Setting("RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to."),
+    Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
+    Setting("RASA_TOKEN", "", "Token for Rasa's HTTP API; generated per start when empty."),
+    Setting("ACTIONS_PORT", "5055", "Port of the action server (bound to 127.0.0.1)."),
+    Setting("WEB_HOST", "127.0.0.1", "Interface the bot web service binds to."),
+    Setting("WEB_PORT", "8080", "Port of the bot web service."),
+    Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
+    Setting(
+        "SESSION_SECRET",
+        "",
+        "Key that signs web-chat session tokens; generated per start when empty "
+        "(sessions then do not survive a restart).",
+    ),
+    Setting(
+        "CORS_ORIGINS",
+        "*",
+        "Space-separated origins allowed to open the web chat socket ('*' allows all).",
+    ),
+)
+
+
+def _env(environ: Mapping[str, str], name: str) -> str:
+    default = next(s.default for s in SETTINGS if s.name == name)
+    return environ.get(name, default) or default
+
+
+def _absolute_database_url(url: str, root: Path) -> str:
+    """Anchor a relative SQLite path at the project root so every process finds one file."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(root / url[len(prefix) :])
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one process."""
+
+    database_url: str
+    rasa_host: str
+    rasa_port: int
+    rasa_token: str
+    actions_port: int
+    web_host: str
+    web_port: int
+    model_dir: Path
+    session_secret: str
+    cors_origins: tuple[str, ...]
+    root: Path = field(default=PROJECT_ROOT)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, root: Path = PROJECT_ROOT
+    ) -> Settings:
+        """Read the settings from `environ` (the process environment by default)."""
+        env = os.environ if environ is None else environ
+        model_dir = Path(_env(env, "MODEL_DIR"))
+        return cls(
+            database_url=_absolute_database_url(_env(env, "DATABASE_URL"), root),
+            rasa_host=_env(env, "RASA_HOST"),
+            rasa_port=int(_env(env, "RASA_PORT")),
+            rasa_token=env.get("RASA_TOKEN", ""),
+            actions_port=int(_env(env, "ACTIONS_PORT")),
+            web_host=_env(env, "WEB_HOST"),
+            web_port=int(_env(env, "WEB_PORT")),
+            model_dir=model_dir if model_dir.is_absolute() else root / model_dir,
+            session_secret=env.get("SESSION_SECRET", ""),
+            cors_origins=tuple(_env(env, "CORS_ORIGINS").split()),
+            root=root,
+        )
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL other local processes use to reach the Rasa server."""
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """Base URL of the action server."""
+        return f"http://127.0.0.1:{self.actions_port}"

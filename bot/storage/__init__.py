@@ -1,0 +1,1 @@
+"""Persistence: the SQLAlchemy engine, the table models and the Alembic migrations."""
