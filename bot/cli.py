@@ -9,6 +9,8 @@ import threading
 
 from bot.launcher import Stack, service_env
 from bot.model import ensure_model
+from bot.promises.cli import register as register_promises
+from bot.promises.service import seed_database
 from bot.settings import Settings
 from bot.storage.migrate import upgrade
 
@@ -17,6 +19,7 @@ def _prepare(settings: Settings) -> Stack:
     """Migrate and train (when needed) before anything starts."""
     env = service_env(settings)
     upgrade(settings.database_url)
+    seed_database(settings.database_url, settings.root)
     model = ensure_model(settings.root, settings.model_dir, env)
     return Stack(settings, model, env)
 
@@ -66,9 +69,10 @@ def cmd_web(_: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    """Bring the database to the newest schema."""
+    """Bring the database to the newest schema and load the reference data."""
     settings = Settings.from_env()
     upgrade(settings.database_url)
+    seed_database(settings.database_url, settings.root)
     print("Database is up to date.")
     return 0
 
@@ -91,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=(func.__doc__ or "").splitlines()[0])
         sub.set_defaults(func=func)
+    register_promises(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ recognised even when the statistical model misses it (it only ever adds recall).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -26,11 +27,22 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.language import detect_language
+from bot.places import Place, PlaceIndex
 from bot.safety import detect_emergency
 
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
 LANGUAGE_ENTITY = "language"
+PLACE_ENTITY = "place"
+PLACE_OPTION_ENTITY = "place_option"
+INFORM_PLACE_INTENT = "inform_place"
+# A message that names a place and that the classifier files under one of these is the
+# answer to "where do you live?" ("Gävle", "i Karlstads kommun", "123 45").
+_PLACE_ANSWER_INTENTS = frozenset({FALLBACK_INTENT, "out_of_scope", "affirm", "deny", "greet",
+                                   "goodbye", "thank", "help"})
+# "Medborgarlöfte Luleå" is a question about Luleå's promise, not about the concept.
+_PROMISE_CONCEPT_INTENT = "what_is_promise"
+ASK_PROMISE_INTENT = "ask_promise"
 # When the classifier is unsure but its best guess is an emergency, treat it as one: asking
 # "did you mean…?" to someone in danger costs more than a needless "Ring 112".
 UNSURE_EMERGENCY_CONFIDENCE = 0.3
@@ -116,4 +128,52 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
                 }
                 entities = [*(message.get(ENTITIES) or []), entity]
                 message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+
+def place_value(place: Place) -> str:
+    """How a place travels in entities and slots: "2180", or "1480/Angered" for a district."""
+    return f"{place.municipality_code}/{place.district}" if place.district else \
+        place.municipality_code
+
+
+def _entity(name: str, value: str, extractor: str) -> dict[str, Any]:
+    return {"entity": name, "value": value, "start": 0, "end": 0, "extractor": extractor}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class PlaceDetector(GraphComponent, EntityExtractorMixin):
+    """Finds the place a message names with the in-memory place index (built once when the
+    model loads; no database round trip per message) and adds it as a `place` entity, or
+    `place_option` entities when it is ambiguous."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"data_dir": "data/places"}
+
+    def __init__(self, index: PlaceIndex) -> None:
+        self.index = index
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> PlaceDetector:
+        return cls(PlaceIndex.load(Path(config["data_dir"])))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            resolution = self.index.resolve(message.get(TEXT) or "")
+            name = type(self).__name__
+            if resolution.status == "found" and resolution.place is not None:
+                found = [_entity(PLACE_ENTITY, place_value(resolution.place), name)]
+            elif resolution.status == "ambiguous":
+                found = [_entity(PLACE_OPTION_ENTITY, place_value(p), name)
+                         for p in resolution.candidates[:5]]
+            else:
+                continue
+            message.set(ENTITIES, [*(message.get(ENTITIES) or []), *found], add_to_output=True)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent in _PLACE_ANSWER_INTENTS:
+                _force_intent(message, INFORM_PLACE_INTENT)
+            elif intent == _PROMISE_CONCEPT_INTENT:
+                _force_intent(message, ASK_PROMISE_INTENT)
         return messages

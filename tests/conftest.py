@@ -15,6 +15,7 @@ import requests
 
 from bot.launcher import Stack, isolated_settings, service_env
 from bot.model import ensure_model
+from bot.promises.service import seed_database
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.migrate import upgrade
 
@@ -76,6 +77,7 @@ def system(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     database = tmp_path_factory.mktemp("system") / "polisbot.db"
     settings = isolated_settings(f"sqlite:///{database}")
     upgrade(settings.database_url)
+    seed_database(settings.database_url, PROJECT_ROOT)
     stack = Stack(settings, model_path, service_env(settings),
                   log_dir=tmp_path_factory.mktemp("logs"))
     stack.start()

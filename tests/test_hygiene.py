@@ -34,3 +34,10 @@ def test_metadata_keeps_only_known_keys_and_guesses_the_language() -> None:
     assert clean_metadata({"language": "en", "evil": "x"}, "hej") == {"language": "en"}
     assert clean_metadata(None, "hej jag vill tipsa") == {"language": "sv"}
     assert clean_metadata("junk", "") == {}
+
+
+def test_a_place_chosen_from_buttons_passes_but_other_entities_do_not() -> None:
+    assert clean_text('/inform_place{"place": "1480/Angered"}').text.startswith("/")
+    assert clean_text('/inform_place{"place": "2180"}').text.startswith("/")
+    assert not clean_text('/inform_place{"area": "2180"}').text.startswith("/")
+    assert not clean_text('/inform_place{"place": "x", "language": "en"}').text.startswith("/")

@@ -15,8 +15,9 @@ from bot.language import detect_language
 
 MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 128
-# Users may send a bare intent (what buttons send), never entities that would set slots.
-_BUTTON_PAYLOAD = re.compile(r"^/[a-z_]{1,40}$")
+# Users may send what the bot's buttons send: a bare intent, or a place chosen from a list
+# (a municipality code and an optional district) — never other entities that set slots.
+_BUTTON_PAYLOAD = re.compile(r'^/[a-z_]{1,40}(\{"place": "[0-9]{4}(/[^"{}/\\]{1,60})?"\})?$')
 _ALLOWED_METADATA = {"language"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bot.promises.models  # noqa: F401 - registers the promise tables on the metadata
 from bot.settings import Settings
 from bot.storage.db import make_engine
 from bot.storage.models import metadata

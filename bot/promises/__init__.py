@@ -1,0 +1,1 @@
+"""Medborgarlöften (citizen promises): data model, reference data, import/export and queries."""
