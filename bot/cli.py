@@ -13,6 +13,8 @@ from bot.promises.cli import register as register_promises
 from bot.promises.service import seed_database
 from bot.settings import Settings
 from bot.storage.migrate import upgrade
+from bot.tips.cli import register as register_tips
+from bot.tips.cli import register_purge
 
 
 def _prepare(settings: Settings) -> Stack:
@@ -96,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=(func.__doc__ or "").splitlines()[0])
         sub.set_defaults(func=func)
     register_promises(commands)
+    register_tips(commands)
+    register_purge(commands)
     return parser
 
 

@@ -26,6 +26,7 @@ QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "RASA_TELEMETRY_ENABLED": "false",
     "PYTHONUNBUFFERED": "1",
+    "PYTHONWARNINGS": "ignore",
 }
 
 
@@ -144,23 +145,26 @@ class Stack:
             ),
         ]
 
+    def _spawn(self, service: Service) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            service.log = self.log_dir / f"{service.name}.log"
+            out = open(service.log, "ab")  # noqa: SIM115 - the child owns the file
+        service.process = subprocess.Popen(
+            service.argv,
+            cwd=self.settings.root,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+
     def start(self, timeout: float = 240.0) -> None:
         """Start every service and wait until each answers; stop all if one fails."""
         try:
             for service in self.services:
-                out = None
-                if self.log_dir is not None:
-                    self.log_dir.mkdir(parents=True, exist_ok=True)
-                    service.log = self.log_dir / f"{service.name}.log"
-                    out = open(service.log, "ab")  # noqa: SIM115
-                service.process = subprocess.Popen(
-                    service.argv,
-                    cwd=self.settings.root,
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT if out else None,
-                    start_new_session=True,
-                )
+                self._spawn(service)
             deadline = time.monotonic() + timeout
             for service in self.services:
                 wait_ready(service, deadline)
@@ -168,18 +172,20 @@ class Stack:
             self.stop()
             raise
 
+    def restart(self, name: str, timeout: float = 240.0) -> None:
+        """Stop one service and start it again (what a deployment or a crash does)."""
+        service = next(s for s in self.services if s.name == name)
+        _terminate(service)
+        self._spawn(service)
+        wait_ready(service, time.monotonic() + timeout)
+
     def stop(self) -> None:
         """Terminate every process group this stack started (SIGTERM, then SIGKILL)."""
         for service in self.services:
             if service.process and service.process.poll() is None:
                 os.killpg(service.process.pid, signal.SIGTERM)
         for service in self.services:
-            if service.process:
-                try:
-                    service.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(service.process.pid, signal.SIGKILL)
-                    service.process.wait()
+            _terminate(service)
 
     def __enter__(self) -> Stack:
         self.start()
@@ -192,6 +198,19 @@ class Stack:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _terminate(service: Service) -> None:
+    """SIGTERM the service's process group, SIGKILL it if it is still there after 15 s."""
+    if service.process is None:
+        return
+    if service.process.poll() is None:
+        os.killpg(service.process.pid, signal.SIGTERM)
+    try:
+        service.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(service.process.pid, signal.SIGKILL)
+        service.process.wait()
 
 
 def _log_tail(service: Service, lines: int = 30) -> str:

@@ -31,6 +31,10 @@ from bot.places import Place, PlaceIndex
 from bot.safety import detect_emergency
 
 EMERGENCY_INTENT = "emergency"
+# The classifier alone thinks it may be an emergency: outside a form it gets the same
+# "Ring 112"; inside a form the answer is kept and a 112 reminder is added, so a tip that
+# merely sounds alarming is not lost.
+POSSIBLE_EMERGENCY_INTENT = "emergency_possible"
 FALLBACK_INTENT = "nlu_fallback"
 LANGUAGE_ENTITY = "language"
 PLACE_ENTITY = "place"
@@ -93,8 +97,11 @@ class SafetyNet(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if detect_emergency(text) or _unsure_emergency(message):
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if detect_emergency(text):
                 _force_intent(message, EMERGENCY_INTENT)
+            elif intent == EMERGENCY_INTENT or _unsure_emergency(message):
+                _force_intent(message, POSSIBLE_EMERGENCY_INTENT)
             elif not _has_words(text):
                 _force_intent(message, FALLBACK_INTENT)
         return messages

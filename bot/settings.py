@@ -49,6 +49,26 @@ SETTINGS: tuple[Setting, ...] = (
         "*",
         "Space-separated origins allowed to open the web chat socket ('*' allows all).",
     ),
+    Setting("TIP_ENCRYPTION_KEYS", "",
+            "Fernet keys that encrypt tips and conversation transcripts at rest, separated by "
+            "spaces or commas, newest first (new data uses the first; all of them decrypt). "
+            "Empty: a key is generated on first use and kept in var/tip-encryption.keys. See "
+            "docs/tips.md for rotation."),
+    Setting("TIP_WEBHOOK_URL", "",
+            "Where new tips are delivered as signed JSON (POST). Empty: no delivery; tips wait "
+            "in the store for staff."),
+    Setting("TIP_WEBHOOK_SECRET", "",
+            "Shared secret for the X-Polisbot-Signature HMAC-SHA256 header; required (at least "
+            "16 characters) when TIP_WEBHOOK_URL is set."),
+    Setting("TIP_WEBHOOK_GIVE_UP_HOURS", "72",
+            "How long a tip's delivery is retried before it is marked failed (it then waits in "
+            "the store; `python -m bot tips redeliver` queues it again)."),
+    Setting("RETENTION_TRANSCRIPT_DAYS", "30",
+            "`python -m bot purge` deletes conversations idle for this many days (0 keeps "
+            "them)."),
+    Setting("RETENTION_TIP_DAYS", "90",
+            "`python -m bot purge` deletes tips this many days after their delivery (0 keeps "
+            "them). Undelivered tips are never purged."),
 )
 
 

@@ -24,5 +24,5 @@ MAX_FALSE_ALARM_RATE = 0.05
 
 def test_look_alikes_rarely_get_112_from_the_server(system: RunningSystem) -> None:
     alarms = [i for i, text in NOT_EMERGENCIES
-              if system.parse(text)["intent"]["name"] == "emergency"]
+              if system.parse(text)["intent"]["name"] in ("emergency", "emergency_possible")]
     assert len(alarms) / len(NOT_EMERGENCIES) <= MAX_FALSE_ALARM_RATE, alarms

@@ -40,7 +40,7 @@ from bot.promises.repository import PromiseView, all_promises, promises_for
 from bot.settings import PROJECT_ROOT
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import alembic_config, upgrade
-from bot.storage.models import metadata
+from bot.storage.schema import metadata
 from tests.conftest import POSTGRES_ADMIN_URL
 
 PILOTS = PROJECT_ROOT / "data" / "promises" / "pilots.yml"

@@ -26,3 +26,13 @@ def test_conversations_are_stored_in_the_service_database(system: RunningSystem)
                                    {"s": chat.sender}).scalar()
     engine.dispose()
     assert count and count > 3
+
+
+def test_a_conversation_survives_a_restart_of_the_rasa_server(system: RunningSystem) -> None:
+    chat = system.chat()
+    assert "AI" in chat.say("hej")
+    chat.say("vad har polisen lovat i Karlstad?")
+    system.stack.restart("rasa")
+    text = chat.say("vem ansvarar för löftet?")
+    assert "Jag är en AI" not in text, "the session goes on: no second welcome"
+    assert "Karlstad" in text, "the remembered area survived the restart"
