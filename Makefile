@@ -14,13 +14,14 @@ PYTHON310 := $(shell \
   elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10 2>/dev/null | head -n1) \
        && [ -x "$$p/bin/python3.10" ]; then echo "$$p/bin/python3.10"; fi)
 
-.PHONY: help run test bench lint lock model migrate clean
+.PHONY: help run test bench lint lock model migrate clean browser widget
 
 help:
 	@echo "make run    set everything up and start the whole system"
 	@echo "make test   set everything up and run every test"
 	@echo "make bench  compare this assistant with a stock 'rasa init' bot"
 	@echo "make lint   ruff and mypy"
+	@echo "make widget rebuild bot/web/static/widget.{js,css} from widget/src"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@if [ -z "$(PYTHON310)" ]; then \
@@ -42,9 +43,21 @@ model: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(PY) -m bot migrate
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser widget/node_modules/.installed
 	$(PY) -m bot train
 	$(PY) -m pytest -q -ra
+
+# Browser tests drive Debian's chromium (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  || { echo "Could not install chromium: run 'apt-get install chromium' as root." >&2; exit 1; }; }
+
+# axe-core (accessibility checks) and esbuild (widget build), exact from the lock file.
+widget/node_modules/.installed: widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
@@ -52,6 +65,9 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check bot actions tests bench
 	$(PY) -m mypy
+
+widget: widget/node_modules/.installed
+	cd widget && node build.mjs
 
 # Re-resolve the pins from requirements.in in a scratch virtualenv.
 lock:

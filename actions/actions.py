@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.resources import desk
 from actions.responses import DEFAULT_LANGUAGE, normalise_language, render
 
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
@@ -44,6 +46,9 @@ class ActionSessionStart(Action):
         language = normalise_language(metadata.get("language")) or current_language(tracker)
         events.append(SlotSet("language", language))
         dispatcher.utter_message(**render(domain, "utter_welcome", language))
+        banner = await asyncio.get_running_loop().run_in_executor(None, desk().banner)
+        if banner:
+            dispatcher.utter_message(text=banner)
         events.append(ActionExecuted("action_listen"))
         return events
 

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from bot.handover.cli import register as register_agents
 from bot.launcher import Stack, service_env
 from bot.model import ensure_model
 from bot.promises.cli import register as register_promises
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_promises(commands)
     register_tips(commands)
     register_purge(commands)
+    register_agents(commands)
     return parser
 
 

@@ -93,6 +93,7 @@ class Stack:
     model: Path
     env: dict[str, str]
     log_dir: Path | None = None
+    credentials: Path | str = "credentials.yml"
     services: list[Service] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -130,7 +131,7 @@ class Stack:
                     "--port",
                     str(s.rasa_port),
                     "--credentials",
-                    "credentials.yml",
+                    str(self.credentials),
                     "--endpoints",
                     "endpoints.yml",
                     "--cors",

@@ -69,6 +69,48 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_TIP_DAYS", "90",
             "`python -m bot purge` deletes tips this many days after their delivery (0 keeps "
             "them). Undelivered tips are never purged."),
+    Setting(
+        "CHAT_HOURS",
+        "always",
+        "When agents answer chats, Europe/Stockholm wall-clock time: 'always', 'never' or "
+        "e.g. 'mon-fri 08:00-20:00; sat 10:00-16:00' (grammar in bot/handover/hours.py). "
+        "Out of hours the bot offers 114 14 and a callback request.",
+    ),
+    Setting(
+        "HANDOVER_QUEUES",
+        "national",
+        "Queues agents can transfer a conversation to, separated by spaces or commas; new "
+        "handovers join the first one.",
+    ),
+    Setting(
+        "CONSOLE_SECURE_COOKIES",
+        "auto",
+        "'auto': the console session cookie is Secure when the request came over https; "
+        "'always': always Secure (set this in production behind TLS).",
+    ),
+    Setting(
+        "CONSOLE_TRUST_PROXY",
+        "false",
+        "'true' when a reverse proxy you control sets X-Forwarded-Proto and X-Forwarded-Host "
+        "(then they decide https and the origin check); otherwise they are ignored.",
+    ),
+    Setting(
+        "CONSOLE_SESSION_HOURS",
+        "8",
+        "How long an agent stays logged in (a shift); then the console asks to log in again.",
+    ),
+    Setting(
+        "CONSOLE_LOGIN_MAX_FAILURES",
+        "5",
+        "Failed logins for one user name within 15 minutes before that name is refused for "
+        "15 minutes (0 turns the lock off).",
+    ),
+    Setting(
+        "HANDOVER_POLL_SECONDS",
+        "1",
+        "How often each web process reads new handover events from the database for its "
+        "open consoles.",
+    ),
 )
 
 

@@ -97,9 +97,10 @@ def test_greeting_thanks_goodbye(chat: Chat) -> None:
     assert "Hej då" in chat.say("hej då")
 
 
-def test_asking_for_a_person_gives_the_contact_centre_number(chat: Chat) -> None:
+def test_asking_for_a_person_queues_for_the_contact_centre(chat: Chat) -> None:
     chat.say("hej")
-    assert "114 14" in chat.say("kan jag få prata med en människa?")
+    text = chat.say("kan jag få prata med en människa?")
+    assert "kontaktcenter" in text and "i kön" in text
 
 
 def test_buttons_send_intents(chat: Chat) -> None:
@@ -116,7 +117,9 @@ def test_two_stage_fallback_asks_then_offers_options(chat: Chat) -> None:
     second = chat.send("zzkx qwpv")
     third = chat.send("vvvv xxxx")
     texts = " ".join(m.get("text", "") for m in second + third)
-    assert "114 14" in texts or "annat sätt" in texts
+    assert "annat sätt" in texts or "förstår jag fortfarande inte" in texts
+    payloads = [b.get("payload") for m in second + third for b in m.get("buttons", [])]
+    assert "/request_human" in payloads, "after failing twice it offers a person"
 
 
 def test_an_emergency_gets_112_first(chat: Chat) -> None:

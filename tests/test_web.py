@@ -33,7 +33,7 @@ async def test_health_reports_each_component_and_503_when_one_is_down(
 
 async def test_the_page_shows_the_service_runs(tmp_path: Path, aiohttp_client) -> None:
     client: TestClient = await aiohttp_client(create_app(_settings(tmp_path)))
-    reply = await client.get("/")
+    reply = await client.get("/status")
     assert reply.status == 200
     page = await reply.text()
     assert "Tjänsten körs" in page and 'lang="sv"' in page

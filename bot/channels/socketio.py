@@ -30,6 +30,34 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+class SocketOutput(SocketIOOutput):
+    """Rasa's socket.io output, with custom payloads that work: the stock one passes the
+    payload's keys as arguments to `emit` and fails. Text with a custom payload (an agent's
+    reply, a handover state) goes out as one message so the client can mark it."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if message.get("custom") and message.get("text") and not message.get("buttons"):
+            await self._send_message(recipient_id, {"text": message["text"],
+                                                    "custom": message["custom"]})
+            return
+        await super().send_response(recipient_id, message)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        """Quick replies for payload buttons and links for url buttons (the stock output
+        fails on a button without a payload)."""
+        replies = [
+            {"title": b["title"], "url": b["url"]} if b.get("url") and not b.get("payload")
+            else {"content_type": "text", "title": b["title"], "payload": b.get("payload", "")}
+            for b in buttons
+        ]
+        await self._send_message(recipient_id, {"text": text, "quick_replies": replies})
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
+                               **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
 class SecureSocketIOInput(InputChannel):
     """Socket.io input channel named `socketio` (path /socket.io)."""
 
@@ -67,7 +95,7 @@ class SecureSocketIOInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel | None:
         """Lets Rasa's HTTP API (`output_channel=latest`) push messages to the citizen."""
-        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+        return SocketOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     async def _join(self, sid: str, conversation_id: str) -> str:
         """Bind socket `sid` to a conversation and return the token that resumes it."""
@@ -112,7 +140,7 @@ class SecureSocketIOInput(InputChannel):
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)
             if message.truncated:
                 metadata["truncated"] = True
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = SocketOutput(sio, self.bot_message_evt)
             try:
                 await on_new_message(
                     UserMessage(

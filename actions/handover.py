@@ -1,0 +1,188 @@
+"""Handover to the contact centre: thin adapters from the conversation to
+`bot.handover.desk`. While a person handles the conversation the bot stays silent, except
+that an emergency still gets "Ring 112" at once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.actions import current_language
+from actions.resources import desk
+from actions.responses import render
+
+TRANSCRIPT_TURNS = 60
+# Actions the console runs through Rasa's /execute end with this, so the conversation
+# is back where the citizen's next message is expected.
+LISTEN = ActionExecuted("action_listen")
+HANDOVER_SLOTS = ("handover", "handover_message", "agent_message")
+CALLBACK_SLOTS = ("callback_phone", "callback_name", "callback_time")
+
+
+async def _blocking(func: Any, *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+def _transcript(tracker: Tracker) -> list[tuple[str, str]]:
+    turns = [(e["event"], e.get("text") or "") for e in tracker.events
+             if e.get("event") in ("user", "bot") and e.get("text")]
+    return turns[-TRANSCRIPT_TURNS:]
+
+
+def _state(state: str, position: int = 0) -> dict[str, Any]:
+    return {"handover": {"state": state, "position": position}}
+
+
+class ActionHandoverStart(Action):
+    """Queues the conversation for a person, or out of hours offers 114 14 and a callback."""
+
+    def name(self) -> str:
+        return "action_handover_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        language = current_language(tracker)
+        if not desk().is_open():
+            dispatcher.utter_message(**render(domain, "utter_handover_closed_hours", language))
+            return []
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or "request_human"
+        ticket = await _blocking(
+            desk().open, tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
+            language, tracker.get_slot("area"), intent, _transcript(tracker))
+        dispatcher.utter_message(
+            **render(domain, "utter_handover_queued", language, position=ticket.position,
+                     minutes=ticket.estimated_wait_minutes),
+            json_message=_state("waiting", ticket.position))
+        return [SlotSet("handover", "waiting"), FollowupAction("handover_form")]
+
+
+class ValidateHandoverForm(FormValidationAction):
+    """Every citizen message during handover goes to the agent; the bot says nothing."""
+
+    def name(self) -> str:
+        return "validate_handover_form"
+
+    async def validate_handover_message(self, value: Any, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict
+                                        ) -> dict[str, Any]:
+        if (tracker.latest_message.get("intent") or {}).get("name") == "emergency_possible":
+            dispatcher.utter_message(**render(domain, "utter_emergency_reminder",
+                                              current_language(tracker)))
+        if isinstance(value, str) and value.strip():
+            await _blocking(desk().forward, tracker.sender_id, value)
+        return {"handover_message": None}
+
+
+class ActionAskHandoverMessage(Action):
+    """The form's question while a person has the conversation: silence."""
+
+    def name(self) -> str:
+        return "action_ask_handover_message"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        return []
+
+
+class ActionHandoverEmergency(Action):
+    """112 at once during handover; the agent sees the message, marked."""
+
+    def name(self) -> str:
+        return "action_handover_emergency"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(**render(domain, "utter_emergency", current_language(tracker)))
+        text = tracker.latest_message.get("text") or ""
+        await _blocking(desk().forward, tracker.sender_id, f"[112] {text}")
+        return []
+
+
+class ActionHandoverCancel(Action):
+    """"Avbryt": leave the queue (or the agent) and go back to the assistant."""
+
+    def name(self) -> str:
+        return "action_handover_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        await _blocking(desk().cancel, tracker.sender_id)
+        dispatcher.utter_message(**render(domain, "utter_handover_back",
+                                          current_language(tracker)),
+                                 json_message=_state("closed"))
+        return [ActiveLoop(None), SlotSet("requested_slot", None),
+                *(SlotSet(s, None) for s in HANDOVER_SLOTS)]
+
+
+class ActionHandoverClaimed(Action):
+    """Run by the console when an agent takes the conversation."""
+
+    def name(self) -> str:
+        return "action_handover_claimed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(**render(domain, "utter_handover_claimed",
+                                          current_language(tracker)),
+                                 json_message=_state("active"))
+        return [SlotSet("handover", "active"), LISTEN]
+
+
+class ActionHandoverEnd(Action):
+    """Run by the console when the agent closes: the assistant takes over again."""
+
+    def name(self) -> str:
+        return "action_handover_end"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(**render(domain, "utter_handover_back",
+                                          current_language(tracker)),
+                                 json_message=_state("closed"))
+        return [ActiveLoop(None), SlotSet("requested_slot", None),
+                *(SlotSet(s, None) for s in HANDOVER_SLOTS), LISTEN]
+
+
+class ActionRelayAgentMessage(Action):
+    """Sends the agent's reply (put in the `agent_message` slot by the console)."""
+
+    def name(self) -> str:
+        return "action_relay_agent_message"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = tracker.get_slot("agent_message")
+        if not text:
+            return []
+        prefix = ("Polisens kontaktcenter: " if current_language(tracker) == "sv"
+                  else "Police contact centre: ")
+        dispatcher.utter_message(text=prefix + str(text), json_message={"agent": True})
+        return [SlotSet("agent_message", None), LISTEN]
+
+
+class ActionSubmitCallback(Action):
+    """Stores the out-of-hours callback request and tells its reference."""
+
+    def name(self) -> str:
+        return "action_submit_callback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        language = current_language(tracker)
+        optional = [None if tracker.get_slot(s) in (None, "-") else tracker.get_slot(s)
+                    for s in ("callback_name", "callback_time")]
+        try:
+            reference = await _blocking(desk().callback, tracker.sender_id,
+                                        tracker.get_slot("callback_phone") or "", *optional,
+                                        language)
+        except ValueError:
+            dispatcher.utter_message(**render(domain, "utter_callback_bad_phone", language))
+            return [SlotSet("callback_phone", None), FollowupAction("callback_form")]
+        dispatcher.utter_message(**render(domain, "utter_callback_stored", language,
+                                          reference=reference))
+        return [SlotSet(s, None) for s in CALLBACK_SLOTS]

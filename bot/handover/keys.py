@@ -1,0 +1,33 @@
+"""Typed keys for what the console keeps on the web application.
+
+The Rasa integration sets :data:`DELIVER` (and optionally :data:`ON_CLAIMED` and
+:data:`ON_CLOSED`) on the app before it starts; :func:`bot.handover.console.setup_console`
+sets the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy.orm import sessionmaker
+
+from bot.handover.events import EventHub
+from bot.handover.settings import HandoverSettings
+
+Deliver = Callable[[str, str], Awaitable[bool]]
+"""``deliver(conversation_id, text) -> bool``: send an agent's reply to the citizen on the
+channel they use (through Rasa's HTTP API, so it is part of the transcript). True when it
+was delivered; False (or an exception, or no answer within 10 s) marks it undelivered."""
+
+Notify = Callable[[str], Awaitable[None]]
+"""``notify(conversation_id)``: called after an agent claims (:data:`ON_CLAIMED`: "an agent
+has joined") or closes (:data:`ON_CLOSED`: "you are back with the assistant") a handover,
+so the bot can tell the citizen. Failures are logged, never shown to the agent."""
+
+DELIVER: web.AppKey[Deliver] = web.AppKey("handover_deliver")
+ON_CLAIMED: web.AppKey[Notify] = web.AppKey("handover_on_claimed")
+ON_CLOSED: web.AppKey[Notify] = web.AppKey("handover_on_closed")
+HANDOVER_SETTINGS = web.AppKey("handover_settings", HandoverSettings)
+SESSIONS = web.AppKey("handover_sessions", sessionmaker)
+HUB = web.AppKey("handover_hub", EventHub)

@@ -1,0 +1,877 @@
+"""The web chat widget end to end, in Debian's Chromium driven by Playwright, against the real
+stack (Rasa server with the secure socket.io channel, action server): conversations in both
+languages, buttons, sessions, quick exit, keyboard-only use, axe-core scans, safety, offline.
+
+Also the widget's HTTP routes (assets, caching, banner, accessibility reports) on an
+in-process app. Needs `apt-get install -y chromium`, the pinned `playwright` wheel (no
+`playwright install`: Debian's Chromium is used) and `npm ci` in widget/ for axe-core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from aiohttp import web
+
+from bot.launcher import free_port
+from bot.settings import PROJECT_ROOT, Settings
+from bot.storage.migrate import upgrade
+from bot.web.app import create_app
+from bot.web.keys import SETTINGS
+from bot.web.widget import BANNER_SOURCE, content_security_policy, setup_widget
+from tests.conftest import RunningSystem
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+REPLY_MS = 30_000
+SHADOW = "document.getElementById('polisen-chat').shadowRoot"
+
+
+def _missing(what: str) -> None:
+    """Skip where the browser is not installed; in CI a missing browser is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(what)
+    pytest.skip(what)
+
+
+# ------------------------------------------------------------------ an app in a thread
+
+
+class ServedApp:
+    """An aiohttp app served from a thread of its own, for synchronous tests and the browser."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runner = web.AppRunner(app)
+        self.url = ""
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def __enter__(self) -> ServedApp:
+        self.thread.start()
+        self._run(self.runner.setup())
+        port = free_port()
+        self._run(web.TCPSite(self.runner, "127.0.0.1", port).start())
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._run(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def widget_app(settings: Settings, feedback_path: Path, **kwargs: Any) -> web.Application:
+    """Only the widget's routes, as `setup_widget` registers them in the web service."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    setup_widget(app, feedback_path=feedback_path, **kwargs)
+    return app
+
+
+def _serves_the_widget(base: str) -> bool:
+    try:
+        page = requests.get(base + "/", timeout=5)
+    except requests.RequestException:
+        return False
+    return page.ok and 'src="/widget.js"' in page.text
+
+
+@pytest.fixture(scope="module")
+def site(system: RunningSystem, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the demo page: the system's web service once `setup_widget` is wired into
+    it; until then the same routes served in-process beside the same Rasa server."""
+    base = f"http://127.0.0.1:{system.settings.web_port}"
+    if _serves_the_widget(base):
+        yield base
+        return
+    feedback = tmp_path_factory.mktemp("widget") / "feedback.jsonl"
+    with ServedApp(widget_app(system.settings, feedback)) as served:
+        yield served.url
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _missing("Debian's chromium is not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed (see requirements.txt)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Tab:
+    """One browser tab on the demo page, with what it logged and the socket frames it sent."""
+
+    page: Any
+    context: Any
+    site: str
+    console: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    sockets: list[str] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)
+
+    def open_demo(self, query: str = "") -> None:
+        self.page.goto(self.site + "/" + query)
+        self.page.get_by_role("button", name=re.compile("Chatta med polisen|Chat with the police"))\
+            .wait_for()
+
+    def shadow(self, expression: str) -> Any:
+        """Evaluate `expression` with `root` bound to the widget's shadow root."""
+        return self.page.evaluate(f"(() => {{ const root = {SHADOW}; return {expression}; }})()")
+
+    def open_chat(self) -> None:
+        self.page.locator(".launcher").click()
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
+        self.page.wait_for_function(
+            f"() => {SHADOW} && {SHADOW}.querySelector('.status').hidden === true "
+            f"&& !{SHADOW}.querySelector('.panel').hidden", timeout=REPLY_MS)
+
+    def say(self, text: str) -> None:
+        self.page.locator("#pc-input").fill(text)
+        self.page.locator("#pc-input").press("Enter")
+
+    def wait_idle(self, allow_error_reply: bool = False) -> None:
+        """Until every queued message is acknowledged (the bot's turn is complete); a turn
+        that failed on the server (the channel's apology) fails the test."""
+        self.page.wait_for_function(
+            "() => !sessionStorage.getItem('polisen-chat.outbox') "
+            "|| sessionStorage.getItem('polisen-chat.outbox') === '[]'", timeout=REPLY_MS)
+        self.page.wait_for_function(f"() => {SHADOW}.querySelector('.typing').hidden",
+                                    timeout=REPLY_MS)
+        if not allow_error_reply:
+            assert not [t for t in self.bot_texts() if "kan inte svara just nu" in t]
+
+    def bot_texts(self) -> list[str]:
+        return self.page.locator(".msg.bot .text, .msg.agent .text").all_inner_texts()
+
+    def token(self) -> str:
+        return json.loads(self.page.evaluate("sessionStorage.getItem('polisen-chat.token')"))
+
+    def axe(self) -> list[str]:
+        """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
+        console_before = len(self.console)
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.add_script_tag(url="/__axe.min.js")
+        result = self.page.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+                return {passes: result.passes.length, violations: result.violations.map(v =>
+                    v.id + ' (' + v.impact + '): ' + v.nodes.map(n =>
+                        n.target.join(' > ') + ' ' + n.failureSummary).join(' | '))};
+            }""", AXE_TAGS)
+        assert result["passes"] > 3, "axe did not really scan the page"
+        # axe-core itself adds an inline <style> while it scans; that is the tool, not the
+        # widget, so what the CSP reported during the scan is dropped.
+        del self.console[console_before:]
+        self.page.evaluate("window.__csp = []")
+        return list(result["violations"])
+
+    def csp_violations(self) -> list[str]:
+        return [m for m in self.console if "Content Security Policy" in m] + list(
+            self.page.evaluate("window.__csp || []"))
+
+
+CSP_PROBE = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.fixture
+def tab(browser: Any, site: str) -> Iterator[Tab]:
+    """A fresh browser context (its own sessionStorage) on the demo page's origin. Every test
+    ends by checking that the page's strict CSP blocked nothing."""
+    if not AXE.exists():
+        _missing("axe-core is not installed: run `npm ci` in widget/")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    context.add_init_script(CSP_PROBE)
+    page = context.new_page()
+    page.set_default_timeout(REPLY_MS)
+    tab = Tab(page, context, site)
+    # axe-core is served from the page's own origin so the page's CSP stays fully on.
+    page.route("**/__axe.min.js", lambda route: route.fulfill(
+        path=str(AXE), content_type="application/javascript"))
+    page.on("console", lambda m: tab.console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: tab.console.append(f"pageerror: {e}"))
+
+    def watch(ws: Any) -> None:
+        tab.sockets.append(ws.url)
+        ws.on("framesent", lambda payload: tab.sent.append(
+            payload if isinstance(payload, str) else payload.decode()))
+
+    page.on("websocket", watch)
+    yield tab
+    violations = tab.csp_violations() if not page.is_closed() else []
+    errors = [m for m in tab.console if m.startswith("pageerror")]
+    context.close()
+    assert not violations, violations
+    assert not errors, errors
+
+
+def _user_messages(system: RunningSystem, conversation_id: str) -> list[str]:
+    reply = requests.get(f"{system.rasa_url}/conversations/{conversation_id}/tracker",
+                         params={"token": system.token}, timeout=10)
+    reply.raise_for_status()
+    return [e.get("text") for e in reply.json()["events"] if e["event"] == "user"]
+
+
+def _sent_user_texts(tab: Tab) -> list[str]:
+    texts = []
+    for frame in tab.sent:
+        match = re.match(r"^42\d*(\[.*)$", frame, re.S)
+        if match:
+            name, payload = json.loads(match.group(1))[:2]
+            if name == "user_uttered":
+                texts.append(payload["message"])
+    return texts
+
+
+def _inject(tab: Tab) -> Callable[[dict[str, Any]], None]:
+    """Route the page's socket through Playwright so a test can add bot events of its own
+    (how the handover and hostile-content states are simulated); must precede the page load."""
+    def handler(ws: Any) -> None:
+        ws.connect_to_server()
+        tab.routes.append(ws)
+
+    tab.page.route_web_socket(re.compile(r"/socket\.io/"), handler)
+
+    def send(message: dict[str, Any]) -> None:
+        assert tab.routes, "the widget has not connected"
+        tab.routes[-1].send("42" + json.dumps(["bot_uttered", message]))
+
+    return send
+
+
+# ---------------------------------------------------------------------- the tests
+
+
+def test_the_widget_loads_async_and_connects_only_when_opened(tab: Tab, system: RunningSystem
+                                                             ) -> None:
+    requested: list[str] = []
+    tab.page.on("request", lambda r: requested.append(r.url))
+    tab.open_demo()
+    tag = tab.page.locator("script[src='/widget.js']")
+    assert tag.get_attribute("async") is not None
+    assert tag.get_attribute("data-server") == system.rasa_url
+    tab.page.wait_for_timeout(1000)
+    assert tab.sockets == [], "no connection before the citizen opens the chat"
+    assert not [u for u in requested if "/widget/banner" in u]
+    assert all(u.startswith(tab.site) for u in requested), "every asset is self-hosted"
+    tab.open_chat()
+    assert len(tab.sockets) == 1
+    assert tab.sockets[0].startswith(system.rasa_url.replace("http", "ws") + "/socket.io/")
+    assert tab.shadow("root.activeElement && root.activeElement.id") == "pc-input"
+
+
+def test_a_conversation_in_swedish_with_buttons(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    texts = "\n".join(tab.bot_texts())
+    assert "Jag är en AI" in texts and "Vad kan jag hjälpa dig med?" in texts
+    tab.page.get_by_role("button", name="Lämna tips").last.click()
+    tab.wait_idle()
+    assert tab.page.locator(".msg.user .text").last.inner_text() == "Lämna tips"
+    assert "/give_tip" in _sent_user_texts(tab), "the button sends its payload"
+    assert any("tipsa polisen" in t for t in tab.bot_texts())
+    assert tab.shadow("root.activeElement.id") == "pc-input"
+
+
+def test_switching_to_english_changes_the_interface_and_the_language_sent(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.page.get_by_role("button", name="In English").click()
+    assert tab.page.locator(".panel").get_attribute("aria-labelledby") == "pc-title"
+    assert tab.page.locator("#pc-title").inner_text() == "The Swedish Police's digital assistant"
+    assert tab.page.get_by_role("button", name=re.compile("^Quick exit")).is_visible()
+    tab.say("hello, what can you help me with?")
+    tab.wait_idle()
+    assert "I am an AI" in "\n".join(tab.bot_texts())
+    assert tab.page.get_by_role("group", name="Reply options").last.is_visible()
+    frames = [f for f in tab.sent if '"user_uttered"' in f]
+    assert '"language":"en"' in frames[-1]
+    assert tab.shadow("root.querySelector('.root').getAttribute('lang')") == "en"
+
+
+def test_link_buttons_arrive_as_links(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hur kontaktar jag polisen?")
+    tab.wait_idle(allow_error_reply=True)
+    assert "kan inte svara just nu" not in "\n".join(tab.bot_texts())
+    link = tab.page.get_by_role("link", name=re.compile("^polisen.se"))
+    assert link.get_attribute("href") == "https://polisen.se/"
+    assert "noopener" in (link.get_attribute("rel") or "")
+
+
+def test_an_english_page_gets_an_english_interface(tab: Tab) -> None:
+    tab.open_demo("?lang=en")
+    tab.page.get_by_role("button", name="Chat with the police").click()
+    tab.wait_ready()
+    tab.say("hi")
+    tab.wait_idle()
+    assert "Hello! What can I help you with?" in tab.bot_texts()
+    assert tab.page.get_by_role("group", name="Reply options").last.is_visible()
+
+
+def test_the_conversation_survives_a_reload(tab: Tab, system: RunningSystem) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    token = tab.token()
+    before = tab.page.locator(".msg").count()
+    tab.page.reload()
+    tab.wait_ready()
+    assert tab.page.locator(".msg").count() == before, "history is shown again"
+    assert tab.shadow("root.querySelector('[aria-live]').textContent") == "", \
+        "history is not announced again"
+    tab.say("tack")
+    tab.wait_idle()
+    assert tab.token().split(".")[0] == token.split(".")[0]
+    assert _user_messages(system, token.split(".")[0]) == ["hej", "tack"]
+    assert sum("Jag är en AI" in t for t in tab.bot_texts()) == 1, "no second welcome"
+
+
+def test_a_tampered_token_starts_a_new_conversation(tab: Tab, system: RunningSystem) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    conversation, expiry, signature = tab.token().split(".")
+    forged = f"{conversation}.{int(expiry) + 86400}.{signature}"
+    tab.page.evaluate("t => sessionStorage.setItem('polisen-chat.token', JSON.stringify(t))",
+                      forged)
+    tab.page.reload()
+    tab.wait_ready()
+    assert tab.token().split(".")[0] != conversation
+    assert tab.page.locator(".msg.user").count() == 0, "the old conversation is gone"
+    assert "Ett nytt samtal har startat." in tab.page.locator(".msg.note").inner_text()
+    tab.say("hej igen")
+    tab.wait_idle()
+    assert _user_messages(system, conversation) == ["hej"]
+    assert _user_messages(system, tab.token().split(".")[0]) == ["hej igen"]
+
+
+def _assert_exited(tab: Tab, history_length: int) -> None:
+    tab.page.wait_for_url(re.compile(r"/exit$"))
+    assert tab.page.evaluate(
+        "Object.keys(sessionStorage).filter(k => k.startsWith('polisen-chat'))") == []
+    assert tab.page.locator("#polisen-chat").count() == 0
+    text = tab.page.locator("body").inner_text().lower()
+    assert "polis" not in text and "chatt" not in text
+    assert tab.page.evaluate("history.length") == history_length, \
+        "the chat page was replaced, not pushed"
+
+
+def test_quick_exit_button(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    length = tab.page.evaluate("history.length")
+    tab.page.get_by_role("button", name=re.compile("^Lämna snabbt")).click()
+    _assert_exited(tab, length)
+
+
+def test_quick_exit_with_escape_pressed_twice(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    length = tab.page.evaluate("history.length")
+    tab.page.keyboard.press("Escape")
+    tab.page.keyboard.press("Escape")
+    _assert_exited(tab, length)
+
+
+def test_one_escape_only_closes_the_panel(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.page.keyboard.press("Escape")
+    assert tab.page.locator(".panel").is_hidden()
+    assert tab.shadow("root.activeElement.className") == "launcher"
+    assert tab.page.locator(".launcher").get_attribute("aria-expanded") == "false"
+
+
+def _focused(tab: Tab) -> str:
+    return str(tab.shadow(
+        "document.activeElement && document.activeElement.id === 'polisen-chat' && "
+        "root.activeElement ? (root.activeElement.id || root.activeElement.className) + '|' + "
+        "root.activeElement.textContent : 'page|' + document.activeElement.tagName"))
+
+
+def _tab_to(tab: Tab, wanted: Callable[[str], bool], key: str = "Tab", limit: int = 60) -> str:
+    for _ in range(limit):
+        tab.page.keyboard.press(key)
+        focused = _focused(tab)
+        if wanted(focused):
+            return focused
+    raise AssertionError(f"never reached by {key}; last focus: {focused}")
+
+
+def test_a_whole_conversation_with_the_keyboard_only(tab: Tab) -> None:
+    tab.open_demo()
+    _tab_to(tab, lambda f: f.startswith("launcher|"))
+    tab.page.keyboard.press("Enter")
+    assert _focused(tab).startswith("pc-input|"), "focus moves into the panel"
+    tab.wait_ready()
+    tab.page.keyboard.type("hej")
+    tab.page.keyboard.press("Enter")
+    tab.wait_idle()
+    _tab_to(tab, lambda f: f == "choice|Lämna tips", key="Shift+Tab")
+    tab.page.keyboard.press("Enter")
+    tab.wait_idle()
+    assert tab.page.locator(".msg.user .text").last.inner_text() == "Lämna tips"
+    assert _focused(tab).startswith("pc-input|")
+    tab.page.keyboard.type("tack")
+    tab.page.keyboard.press("Enter")
+    tab.wait_idle()
+    visible = _tab_to(tab, lambda f: f.startswith("close|"), key="Shift+Tab")
+    assert visible == "close|Stäng"
+    tab.page.keyboard.press("Enter")
+    assert tab.page.locator(".panel").is_hidden()
+    assert _focused(tab).startswith("launcher|"), "focus returns to the launcher"
+    assert tab.page.locator(".msg.user").count() == 3
+
+
+def test_focus_is_visible(tab: Tab) -> None:
+    tab.open_demo()
+    _tab_to(tab, lambda f: f.startswith("launcher|"))
+    outline = tab.shadow("getComputedStyle(root.activeElement).outlineStyle")
+    assert outline == "solid"
+
+
+def test_axe_finds_no_violations_closed_open_in_conversation_and_in_handover(
+        tab: Tab) -> None:
+    inject = _inject(tab)
+    tab.open_demo()
+    assert tab.axe() == [], "closed"
+    tab.open_chat()
+    assert tab.axe() == [], "open"
+    tab.say("hej")
+    tab.wait_idle()
+    tab.page.get_by_role("button", name="Lämna tips").last.click()
+    tab.wait_idle()
+    assert tab.axe() == [], "conversation"
+    inject({"text": "Jag kopplar dig till kontaktcenter.",
+            "custom": {"handover": {"state": "waiting", "position": 2}}})
+    inject({"custom": {"handover": {"state": "active"}}})
+    inject({"text": "Hej, jag heter Anna och arbetar på kontaktcenter.",
+            "custom": {"agent": True}})
+    tab.page.locator(".msg.agent").wait_for()
+    assert tab.axe() == [], "handover"
+    tab.page.get_by_role("button", name="In English").click()
+    assert tab.axe() == [], "handover, English"
+
+
+def test_handover_states_and_agent_replies_are_shown(tab: Tab) -> None:
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    inject({"custom": {"handover": {"state": "waiting", "position": 2}}})
+    box = tab.page.locator(".handover")
+    box.wait_for()
+    assert box.inner_text() == ("Du står i kö till Polisens kontaktcenter. "
+                                "Din plats i kön: 2.")
+    inject({"custom": {"handover": {"state": "active"}}})
+    tab.page.wait_for_function(f"() => {SHADOW}.querySelector('.handover').textContent"
+                               ".includes('kopplad')")
+    inject({"text": "Hej, jag heter Anna.", "custom": {"agent": True}})
+    agent = tab.page.locator(".msg.agent")
+    agent.wait_for()
+    assert agent.locator(".who").inner_text() == "Handläggare på kontaktcenter"
+    live = tab.shadow("root.querySelector('[aria-live]').textContent")
+    assert "Handläggare på kontaktcenter: Hej, jag heter Anna." in live
+    inject({"custom": {"handover": {"state": "closed"}}})
+    tab.page.wait_for_function(f"() => {SHADOW}.querySelector('.handover').hidden")
+    assert "avslutat" in tab.page.locator(".msg.note").last.inner_text()
+
+
+def test_hostile_text_links_and_images_stay_inert(tab: Tab) -> None:
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    payload = ('<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+               "[klick](javascript:window.__xss=3)")
+    tab.say(payload)
+    tab.wait_idle()
+    assert tab.page.locator(".msg.user .text").first.inner_text() == payload
+    inject({"text": '<b onclick="x()">fet</b> javascript:window.__xss=4 https://polisen.se/ok',
+            "quick_replies": [{"title": "Farlig", "url": "javascript:window.__xss=5"},
+                              {"title": "Säker", "url": "https://polisen.se/"}],
+            "attachment": {"type": "image", "payload": {"src": "javascript:window.__xss=6"}}})
+    tab.page.locator(".msg.bot", has_text="fet").wait_for()
+    hrefs = tab.shadow("[...root.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+    assert "https://polisen.se/ok" in hrefs and "https://polisen.se/" in hrefs
+    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+    rels = tab.shadow("[...root.querySelectorAll('.log a')].map(a => a.rel)")
+    assert rels and all("noopener" in r for r in rels)
+    assert tab.shadow("root.querySelectorAll('.log img, .log script, .log b').length") == 0
+    assert tab.page.get_by_role("button", name="Farlig").count() == 0
+    assert tab.page.get_by_role("link", name="Farlig").count() == 0
+    tab.page.wait_for_timeout(300)
+    assert tab.page.evaluate("window.__xss") is None
+
+
+def test_messages_typed_offline_are_sent_once_in_order_when_back(
+        tab: Tab, system: RunningSystem) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    conversation = tab.token().split(".")[0]
+    tab.context.set_offline(True)
+    tab.page.locator(".status", has_text="Ingen anslutning").wait_for()
+    tab.say("vad kan du hjälpa till med?")
+    tab.say("tack")
+    queued = tab.page.locator(".queued")
+    assert queued.count() == 2 and queued.first.is_visible()
+    tab.page.wait_for_timeout(1500)
+    tab.context.set_offline(False)
+    tab.wait_ready()
+    tab.wait_idle()
+    assert tab.page.locator(".queued").count() == 0
+    assert _user_messages(system, conversation) == ["hej", "vad kan du hjälpa till med?", "tack"]
+    assert _sent_user_texts(tab).count("vad kan du hjälpa till med?") == 1
+    assert _sent_user_texts(tab).count("tack") == 1
+
+
+def test_a_dropped_connection_reconnects_to_the_same_conversation(
+        tab: Tab, system: RunningSystem) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    conversation = tab.token().split(".")[0]
+    tab.page.evaluate("window.dispatchEvent(new Event('offline'))")  # as a lost network does
+    tab.page.evaluate("window.dispatchEvent(new Event('online'))")
+    tab.wait_ready()
+    tab.say("tack")
+    tab.wait_idle()
+    assert len(tab.sockets) == 2
+    assert _user_messages(system, conversation) == ["hej", "tack"]
+
+
+def test_the_widget_reconnects_after_the_server_restarts(tab: Tab, system: RunningSystem
+                                                         ) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    conversation = tab.token().split(".")[0]
+    system.stack.restart("rasa")
+    tab.page.locator(".status", has_text="Anslutningen bröts").wait_for(state="attached")
+    tab.say("tack")
+    tab.wait_ready()
+    tab.wait_idle()
+    assert tab.token().split(".")[0] == conversation, "the signed token survives a restart"
+    assert _user_messages(system, conversation) == ["hej", "tack"]
+
+
+def test_the_typing_indicator_shows_while_the_bot_works(tab: Tab) -> None:
+    held: list[str] = []
+    servers: list[Any] = []
+
+    def handler(ws: Any) -> None:
+        server = ws.connect_to_server()
+        servers.append(server)
+        server.on_message(ws.send)
+        ws.on_message(lambda m: held.append(m) if '"user_uttered"' in str(m) else server.send(m))
+
+    tab.page.route_web_socket(re.compile(r"/socket\.io/"), handler)
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    typing = tab.page.locator(".typing")
+    typing.wait_for()
+    assert typing.inner_text().startswith("Assistenten skriver")
+    assert tab.page.locator(".dots").get_attribute("aria-hidden") == "true"
+    for message in held:
+        servers[-1].send(message)
+    tab.wait_idle()
+    assert typing.is_hidden()
+
+
+def test_images_are_shown_with_a_text_alternative(tab: Tab) -> None:
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360f8ffff3f0005fe02fea7d6a4e3"
+                        "0000000049454e44ae426082")
+    tab.page.route("**/demo-image.png", lambda route: route.fulfill(body=png,
+                                                                    content_type="image/png"))
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    inject({"attachment": {"type": "image", "payload": {"src": tab.site + "/demo-image.png"}}})
+    image = tab.page.locator(".msg.bot img")
+    image.wait_for()
+    assert image.get_attribute("alt") == "Bild från polisen"
+    assert tab.page.evaluate(f"{SHADOW}.querySelector('.msg.bot img').naturalWidth") == 1
+
+
+def test_new_messages_are_announced_once(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    live = tab.page.locator("[aria-live=polite]")
+    assert live.count() == 1
+    announced = tab.shadow("[...root.querySelector('[aria-live]').children]"
+                           ".map(p => p.textContent)")
+    assert announced and all(a.startswith("Assistenten: ") for a in announced)
+    assert not any(a.startswith("Du: ") for a in announced), "own messages are not re-read"
+    assert len(announced) == len(set(announced))
+
+
+def test_clear_history_and_download_transcript(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    token = tab.token()
+    with tab.page.expect_download() as download:
+        tab.page.get_by_role("button", name="Ladda ned samtalet").click()
+    path = download.value.path()
+    transcript = Path(path).read_text(encoding="utf-8")
+    assert download.value.suggested_filename.startswith("polisen-chatt-")
+    assert "Du: hej" in transcript and "Assistenten: Hej! Jag är Polisens" in transcript
+    tab.page.get_by_role("button", name="Rensa historik").click()
+    assert tab.page.locator(".msg").count() == 0
+    tab.page.wait_for_function(
+        "() => sessionStorage.getItem('polisen-chat.token') !== 'null'")
+    assert tab.token().split(".")[0] != token.split(".")[0], "a cleared chat is a new one"
+    assert len(tab.sockets) == 2, "on a socket of its own"
+    assert json.loads(tab.page.evaluate("sessionStorage.getItem('polisen-chat.log')")) == []
+
+
+def test_the_emergency_banner_is_shown_and_announced(tab: Tab) -> None:
+    tab.page.route("**/widget/banner", lambda route: route.fulfill(
+        json={"text": "Stor brand i Gävle: följ räddningstjänstens råd."}))
+    tab.open_demo()
+    tab.open_chat()
+    banner = tab.page.get_by_role("region", name="Viktigt meddelande från polisen")
+    banner.wait_for()
+    assert "Stor brand i Gävle" in banner.inner_text()
+    assert "Stor brand i Gävle" in tab.shadow("root.querySelector('[aria-live]').textContent")
+
+
+def test_the_statement_report_form_and_exit_pages_pass_axe(tab: Tab) -> None:
+    for path in ("/tillganglighet", "/exit", "/?lang=en"):
+        tab.page.goto(tab.site + path)
+        assert tab.axe() == [], path
+    tab.page.goto(tab.site + "/tillganglighet")
+    tab.page.get_by_role("button", name="Skicka rapporten").click()
+    tab.page.get_by_role("alert").wait_for()
+    assert tab.axe() == [], "the form with its error"
+
+
+@pytest.mark.parametrize("size", [(320, 640), (320, 256)], ids=["320px", "400pct-zoom"])
+def test_the_panel_reflows_at_320_px_and_400_percent_zoom(
+        browser: Any, site: str, size: tuple[int, int]) -> None:
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(site + "/")
+        page.locator(".launcher").click()
+        page.locator("#pc-input").wait_for()
+        box = page.locator(".panel").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert page.evaluate(f"{SHADOW}.querySelector('.panel').scrollWidth "
+                             f"<= {SHADOW}.querySelector('.panel').clientWidth")
+        for name in ("Lämna snabbt", "Stäng", "Skicka"):
+            control = page.get_by_role("button", name=re.compile(f"^{name}"))
+            control.scroll_into_view_if_needed()
+            control_box = control.bounding_box()
+            assert control_box is not None and control_box["x"] + control_box["width"] <= width
+    finally:
+        context.close()
+
+
+def test_reduced_motion_stops_the_typing_animation(browser: Any, site: str) -> None:
+    context = browser.new_context(reduced_motion="reduce")
+    page = context.new_page()
+    try:
+        page.goto(site + "/")
+        page.locator(".launcher").click()
+        name = page.evaluate(f"getComputedStyle({SHADOW}.querySelector('.dots span'))"
+                             ".animationName")
+        assert name == "none"
+    finally:
+        context.close()
+
+
+def test_the_page_sends_a_strict_csp_and_the_widget_runs_under_it(tab: Tab,
+                                                                   system: RunningSystem) -> None:
+    response = tab.page.goto(tab.site + "/")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert csp == content_security_policy(system.rasa_url)
+    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+                      f"connect-src 'self' {system.rasa_url} ws: wss:"):
+        assert directive in csp
+    assert "unsafe" not in csp
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    assert tab.csp_violations() == []
+
+
+# ----------------------------------------------------------- the routes, without a browser
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[ServedApp]:
+    settings = Settings.from_env({"RASA_PORT": "5999"}, root=tmp_path)
+    with ServedApp(widget_app(settings, tmp_path / "var" / "feedback.jsonl",
+                              feedback_max_bytes=2000)) as app:
+        yield app
+
+
+def test_assets_are_cached_validated_and_gzipped(served: ServedApp) -> None:
+    first = requests.get(served.url + "/widget.js", timeout=5)
+    assert first.status_code == 200
+    assert first.headers["Content-Type"].startswith("application/javascript")
+    assert first.headers["Content-Encoding"] == "gzip"
+    assert "max-age=3600" in first.headers["Cache-Control"]
+    etag = first.headers["ETag"]
+    again = requests.get(served.url + "/widget.js", headers={"If-None-Match": etag}, timeout=5)
+    assert again.status_code == 304 and again.content == b""
+    plain = requests.get(served.url + "/widget.js", headers={"Accept-Encoding": "identity"},
+                         timeout=5)
+    assert "Content-Encoding" not in plain.headers and plain.headers["ETag"] != etag
+    version = re.search(r"widget\.css\?v=([0-9a-f]+)", first.text)
+    assert version, "the script loads its stylesheet by content hash"
+    css = requests.get(served.url + "/widget.css", params={"v": version.group(1)}, timeout=5)
+    assert hashlib.sha256(css.content).hexdigest().startswith(version.group(1))
+    assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert css.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_banner_is_null_without_a_source_and_follows_the_source(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, root=tmp_path)
+    with ServedApp(widget_app(settings, tmp_path / "f.jsonl")) as plain:
+        assert requests.get(plain.url + "/widget/banner", timeout=5).json() == {"text": None}
+
+    async def urgent() -> str:
+        return "  Polisen har ett stort pågående ärende i Malmö.  "
+
+    def broken() -> str:
+        raise RuntimeError("database down")
+
+    for source, expected in ((urgent, "Polisen har ett stort pågående ärende i Malmö."),
+                             (lambda: None, None), (broken, None)):
+        app = widget_app(settings, tmp_path / "f.jsonl")
+        app[BANNER_SOURCE] = source
+        with ServedApp(app) as served:
+            reply = requests.get(served.url + "/widget/banner", timeout=5)
+            assert reply.status_code == 200 and reply.json() == {"text": expected}
+
+
+def test_pages_carry_the_csp_and_the_exit_page_is_neutral(served: ServedApp) -> None:
+    for path in ("/", "/?lang=en", "/tillganglighet", "/tillganglighet/tack", "/exit"):
+        reply = requests.get(served.url + path, timeout=5)
+        assert reply.status_code == 200, path
+        assert reply.headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert "<style" not in reply.text and " style=" not in reply.text, path
+        scripts = re.findall(r"<script[^>]*>", reply.text)
+        assert all("src=" in s for s in scripts), f"{path}: no inline script"
+    exit_page = requests.get(served.url + "/exit", timeout=5)
+    assert "polis" not in exit_page.text.lower() and "<script" not in exit_page.text
+    assert exit_page.headers["Cache-Control"] == "no-store"
+    demo = requests.get(served.url + "/", timeout=5).text
+    assert demo.count("<script") == 1
+    assert 'data-server="http://127.0.0.1:5999"' in demo
+    statement = requests.get(served.url + "/tillganglighet", timeout=5).text
+    assert "Tillgänglighetsredogörelse" in statement and 'id="english"' in statement
+
+
+def test_an_accessibility_report_is_stored_as_a_json_line(served: ServedApp,
+                                                         tmp_path: Path) -> None:
+    reply = requests.post(served.url + "/tillganglighet/feedback", timeout=5,
+                          data={"message": "Knappen \x07Skicka syns inte med 400 % zoom.",
+                                "where": "chatten", "contact": ""}, allow_redirects=False)
+    assert reply.status_code == 303 and reply.headers["Location"] == "/tillganglighet/tack"
+    thanks = requests.get(served.url + reply.headers["Location"], timeout=5)
+    assert "Tack för din rapport" in thanks.text
+    stored = (tmp_path / "var" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(stored[0])
+    assert record["message"] == "Knappen Skicka syns inte med 400 % zoom."
+    assert record["where"] == "chatten" and record["contact"] is None
+    assert set(record) == {"received", "message", "where", "contact"}
+
+
+def test_bad_reports_are_explained_and_foreign_origins_refused(served: ServedApp,
+                                                               tmp_path: Path) -> None:
+    empty = requests.post(served.url + "/tillganglighet/feedback", data={"message": "  "},
+                          timeout=5)
+    assert empty.status_code == 400
+    assert 'role="alert"' in empty.text and 'aria-invalid="true"' in empty.text
+    too_long = requests.post(served.url + "/tillganglighet/feedback",
+                             data={"message": "x" * 2001}, timeout=5)
+    assert too_long.status_code == 400 and "högst 2000 tecken" in too_long.text
+    foreign = requests.post(served.url + "/tillganglighet/feedback", data={"message": "spam"},
+                            headers={"Origin": "https://evil.example"}, timeout=5)
+    assert foreign.status_code == 403
+    assert not (tmp_path / "var" / "feedback.jsonl").exists()
+
+
+def test_reports_stop_at_the_size_cap(served: ServedApp, tmp_path: Path) -> None:
+    statuses = [requests.post(served.url + "/tillganglighet/feedback", timeout=5,
+                              data={"message": "m" * 500}, allow_redirects=False).status_code
+                for _ in range(4)]
+    assert statuses == [303, 303, 303, 503]
+    path = tmp_path / "var" / "feedback.jsonl"
+    assert path.stat().st_size <= 2000 and len(path.read_text().splitlines()) == 3
+
+
+def test_gzip_of_the_served_widget_matches_the_file(served: ServedApp) -> None:
+    raw = requests.get(served.url + "/widget.js", stream=True, timeout=5).raw.read()
+    assert gzip.decompress(raw) == (PROJECT_ROOT / "bot/web/static/widget.js").read_bytes()
+
+
+def test_the_web_service_serves_the_demo_page_and_the_status_page(tmp_path: Path) -> None:
+    """The wiring: create_app calls setup_widget, and `/` is the demo page (the status page
+    moved to /status)."""
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path}/web.db",
+                                  "RASA_PORT": str(free_port()),
+                                  "ACTIONS_PORT": str(free_port())}, root=tmp_path)
+    upgrade(settings.database_url)
+    with ServedApp(create_app(settings)) as served:
+        status = requests.get(served.url + "/status", timeout=10)
+        demo = requests.get(served.url + "/", timeout=10)
+    assert status.status_code == 200, "create_app must call bot.web.widget.setup_widget(app)"
+    assert "Tjänsten körs" in status.text and "Content-Security-Policy" in status.headers
+    assert 'src="/widget.js"' in demo.text, "remove the status route at / from routes.py"
