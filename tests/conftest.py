@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from bot.launcher import Stack, isolated_settings, service_env
 from bot.model import ensure_model
@@ -63,6 +64,33 @@ class RunningSystem:
                               json={"text": text}, timeout=30)
         reply.raise_for_status()
         return reply.json()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite database file (the embedded default)."""
+    return f"sqlite:///{tmp_path / 'polisbot.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway database on the PostgreSQL server at 127.0.0.1:5432 (production's kind)."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    name = "polisbot_test_" + uuid.uuid4().hex[:8]
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each storage test runs on SQLite and on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,8 @@ Storage tests run on the embedded SQLite file and on a throwaway PostgreSQL data
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,36 +20,15 @@ from bot.handover.models import audit_log, handovers, utcnow
 from bot.handover.settings import HandoverSettings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import alembic_config, upgrade
-from tests.conftest import POSTGRES_ADMIN_URL
 
 UTC = timezone.utc
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'polisbot.db'}"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway database on the PostgreSQL server at 127.0.0.1:5432."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    name = "polisbot_test_" + uuid.uuid4().hex[:8]
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    url = request.getfixturevalue(f"{request.param}_url")
-    upgrade(url)
-    return url
+def database_url(database_url: str) -> str:
+    """The shared database fixture (SQLite and PostgreSQL), migrated."""
+    upgrade(database_url)
+    return database_url
 
 
 @pytest.fixture

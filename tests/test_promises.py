@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -41,7 +40,6 @@ from bot.settings import PROJECT_ROOT
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.schema import metadata
-from tests.conftest import POSTGRES_ADMIN_URL
 
 PILOTS = PROJECT_ROOT / "data" / "promises" / "pilots.yml"
 PILOT_SLUGS = {
@@ -57,31 +55,6 @@ TODAY = date(2025, 3, 1)
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'polisbot.db'}"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway database on the PostgreSQL server at 127.0.0.1:5432."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    name = "polisbot_test_" + uuid.uuid4().hex[:8]
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue(f"{request.param}_url")
 
 
 @pytest.fixture

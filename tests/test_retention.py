@@ -26,9 +26,7 @@ from tests.test_tips_store import (  # noqa: F401 - fixtures
     database_url,
     engine,
     make_draft,
-    postgres_url,
     sessions,
-    sqlite_url,
 )
 
 NOW = datetime(2026, 12, 31, 12, 0, tzinfo=timezone.utc)

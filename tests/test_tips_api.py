@@ -39,9 +39,7 @@ from tests.test_tips_store import (  # noqa: F401 - fixtures
     database_url,
     engine,
     make_draft,
-    postgres_url,
     sessions,
-    sqlite_url,
 )
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)

@@ -49,9 +49,7 @@ from tests.test_tips_store import (  # noqa: F401 - fixtures
     database_url,
     engine,
     make_draft,
-    postgres_url,
     sessions,
-    sqlite_url,
 )
 
 SECRET = "a-shared-secret-of-some-length"

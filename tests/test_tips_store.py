@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import struct
 import threading
-import uuid
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +41,6 @@ from bot.tips.store import (
     reencrypt_all,
     submit,
 )
-from tests.conftest import POSTGRES_ADMIN_URL
 
 # --- shared fixtures and samples (imported by the other test_tips_* and test_retention) ---
 
@@ -88,30 +86,10 @@ def make_draft(**overrides: Any) -> TipDraft:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'polisbot.db'}"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway database on the PostgreSQL server at 127.0.0.1:5432."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    name = "polisbot_test_" + uuid.uuid4().hex[:8]
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    url = request.getfixturevalue(f"{request.param}_url")
-    upgrade(url)
-    return url
+def database_url(database_url: str) -> str:
+    """The shared database fixture (SQLite and PostgreSQL), migrated."""
+    upgrade(database_url)
+    return database_url
 
 
 @pytest.fixture
