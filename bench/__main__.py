@@ -68,6 +68,7 @@ def holdout_accuracy(base_url: str, token: str) -> dict[str, float]:
 def stock_bot(workdir: Path) -> tuple[subprocess.Popen, str]:
     """`rasa init` in a temporary folder (it trains the default pipeline) and serve it."""
     env = {**os.environ, **QUIET_ENV}
+    workdir.mkdir(parents=True)
     subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
                     str(workdir)], cwd=workdir, env=env, check=True,
                    stdout=subprocess.DEVNULL)

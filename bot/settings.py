@@ -111,6 +111,72 @@ SETTINGS: tuple[Setting, ...] = (
         "How often each web process reads new handover events from the database for its "
         "open consoles.",
     ),
+    Setting(
+        "META_APP_SECRET",
+        "",
+        "App secret of the Meta app: verifies X-Hub-Signature-256 on every webhook. Empty: "
+        "every webhook is refused with 403.",
+    ),
+    Setting(
+        "META_VERIFY_TOKEN",
+        "",
+        "The token you type into the app's webhook settings; the subscribe handshake is "
+        "answered only to it. Empty: the handshake is refused.",
+    ),
+    Setting("MESSENGER_PAGE_TOKEN", "", "Page access token for sending Messenger replies."),
+    Setting(
+        "INSTAGRAM_PAGE_TOKEN",
+        "",
+        "Page access token of the Facebook page linked to the Instagram professional account.",
+    ),
+    Setting("WHATSAPP_TOKEN", "", "System-user access token for the WhatsApp Cloud API."),
+    Setting("WHATSAPP_PHONE_NUMBER_ID", "", "WhatsApp business phone number id replies come from."),
+    Setting(
+        "META_GRAPH_URL",
+        "https://graph.facebook.com/v19.0",
+        "Base URL of the Graph API, version included (tests point it at a local fake).",
+    ),
+    Setting(
+        "REDIS_URL",
+        "",
+        "Redis for de-duplicating Meta's retried deliveries (SET NX EX). Empty: the "
+        "meta_seen_messages table in the service database.",
+    ),
+    Setting(
+        "META_DEDUP_TTL_SECONDS",
+        "604800",
+        "How long a delivered message id is remembered (Meta retries for up to 7 days).",
+    ),
+    Setting(
+        "WEB_CHAT_URL",
+        "https://polisen.se/",
+        "The web chat offered for sensitive matters in the reminder on social media.",
+    ),
+    Setting(
+        "META_REMINDER_TTL_SECONDS",
+        "86400",
+        "The 'do not post sensitive details here' reminder is added at most once per sender "
+        "in this time (24 h: Meta's messaging window).",
+    ),
+    Setting(
+        "META_ATTACHMENT_DIR",
+        "var/attachments",
+        "Where the default sink keeps accepted pictures, named by SHA-256 (relative to the "
+        "project root).",
+    ),
+    Setting(
+        "META_MAX_ATTACHMENT_BYTES",
+        str(10 * 1024 * 1024),
+        "Largest picture accepted from a citizen (bytes).",
+    ),
+    Setting(
+        "META_SEND_ATTEMPTS", "4", "Attempts per Graph API call on 429, 5xx or network errors."
+    ),
+    Setting(
+        "META_RETRY_BASE_SECONDS",
+        "0.5",
+        "First back-off delay; it doubles after every failed attempt.",
+    ),
 )
 
 

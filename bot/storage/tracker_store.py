@@ -12,9 +12,11 @@ import os
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy import event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.settings import PROJECT_ROOT
+from bot.storage.db import tune_sqlite
 from bot.tips.crypto import TipCipher
 from bot.tips.settings import TipSettings
 
@@ -26,6 +28,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         settings = TipSettings.from_env(os.environ, root=PROJECT_ROOT)
         self.cipher = TipCipher.from_settings(settings.encryption_keys, settings.key_file)
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", tune_sqlite)
+            self.engine.dispose()  # connections made so far lack the pragmas
 
     def _seal(self, data: str) -> str:
         return self.cipher.encrypt(data.encode("utf-8")).decode("ascii")

@@ -14,78 +14,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, Setting, Settings
+from bot.settings import PROJECT_ROOT, SETTINGS, Setting, Settings
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v19.0"
 
-META_SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "META_APP_SECRET",
-        "",
-        "App secret of the Meta app: verifies X-Hub-Signature-256 on every webhook. Empty: "
-        "every webhook is refused with 403.",
-    ),
-    Setting(
-        "META_VERIFY_TOKEN",
-        "",
-        "The token you type into the app's webhook settings; the subscribe handshake is "
-        "answered only to it. Empty: the handshake is refused.",
-    ),
-    Setting("MESSENGER_PAGE_TOKEN", "", "Page access token for sending Messenger replies."),
-    Setting(
-        "INSTAGRAM_PAGE_TOKEN",
-        "",
-        "Page access token of the Facebook page linked to the Instagram professional account.",
-    ),
-    Setting("WHATSAPP_TOKEN", "", "System-user access token for the WhatsApp Cloud API."),
-    Setting("WHATSAPP_PHONE_NUMBER_ID", "", "WhatsApp business phone number id replies come from."),
-    Setting(
-        "META_GRAPH_URL",
-        DEFAULT_GRAPH_URL,
-        "Base URL of the Graph API, version included (tests point it at a local fake).",
-    ),
-    Setting(
-        "REDIS_URL",
-        "",
-        "Redis for de-duplicating Meta's retried deliveries (SET NX EX). Empty: the "
-        "meta_seen_messages table in the service database.",
-    ),
-    Setting(
-        "META_DEDUP_TTL_SECONDS",
-        "604800",
-        "How long a delivered message id is remembered (Meta retries for up to 7 days).",
-    ),
-    Setting(
-        "WEB_CHAT_URL",
-        "https://polisen.se/",
-        "The web chat offered for sensitive matters in the reminder on social media.",
-    ),
-    Setting(
-        "META_REMINDER_TTL_SECONDS",
-        "86400",
-        "The 'do not post sensitive details here' reminder is added at most once per sender "
-        "in this time (24 h: Meta's messaging window).",
-    ),
-    Setting(
-        "META_ATTACHMENT_DIR",
-        "var/attachments",
-        "Where the default sink keeps accepted pictures, named by SHA-256 (relative to the "
-        "project root).",
-    ),
-    Setting(
-        "META_MAX_ATTACHMENT_BYTES",
-        str(10 * 1024 * 1024),
-        "Largest picture accepted from a citizen (bytes).",
-    ),
-    Setting(
-        "META_SEND_ATTEMPTS", "4", "Attempts per Graph API call on 429, 5xx or network errors."
-    ),
-    Setting(
-        "META_RETRY_BASE_SECONDS",
-        "0.5",
-        "First back-off delay; it doubles after every failed attempt.",
-    ),
-)
+META_NAMES = frozenset({
+    "META_APP_SECRET",
+    "META_VERIFY_TOKEN",
+    "MESSENGER_PAGE_TOKEN",
+    "INSTAGRAM_PAGE_TOKEN",
+    "WHATSAPP_TOKEN",
+    "WHATSAPP_PHONE_NUMBER_ID",
+    "META_GRAPH_URL",
+    "REDIS_URL",
+    "META_DEDUP_TTL_SECONDS",
+    "WEB_CHAT_URL",
+    "META_REMINDER_TTL_SECONDS",
+    "META_ATTACHMENT_DIR",
+    "META_MAX_ATTACHMENT_BYTES",
+    "META_SEND_ATTEMPTS",
+    "META_RETRY_BASE_SECONDS",
+})
+META_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.name in META_NAMES)
 
 
 def _env(environ: Mapping[str, str], name: str) -> str:
