@@ -29,12 +29,15 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.language import detect_language
 from bot.places import Place, PlaceIndex
 from bot.safety import detect_emergency
+from bot.sensitive import is_sensitive
 
 EMERGENCY_INTENT = "emergency"
 # The classifier alone thinks it may be an emergency: outside a form it gets the same
 # "Ring 112"; inside a form the answer is kept and a 112 reminder is added, so a tip that
 # merely sounds alarming is not lost.
 POSSIBLE_EMERGENCY_INTENT = "emergency_possible"
+# Violence or control in a close relationship: offer a person at once (after emergencies).
+SENSITIVE_INTENT = "sensitive_help"
 FALLBACK_INTENT = "nlu_fallback"
 LANGUAGE_ENTITY = "language"
 PLACE_ENTITY = "place"
@@ -102,6 +105,8 @@ class SafetyNet(GraphComponent, IntentClassifier):
                 _force_intent(message, EMERGENCY_INTENT)
             elif intent == EMERGENCY_INTENT or _unsure_emergency(message):
                 _force_intent(message, POSSIBLE_EMERGENCY_INTENT)
+            elif is_sensitive(text):
+                _force_intent(message, SENSITIVE_INTENT)
             elif not _has_words(text):
                 _force_intent(message, FALLBACK_INTENT)
         return messages

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,20 +100,28 @@ def model_path() -> Path:
     return ensure_model(PROJECT_ROOT, settings.model_dir, service_env(settings))
 
 
-@pytest.fixture(scope="session")
-def system(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """The whole system, started once for the test session, on an SQLite file of its own."""
+@contextmanager
+def running_system(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+                   **env: str) -> Iterator[RunningSystem]:
+    """A whole system on free ports and an SQLite file of its own; `env` adds settings."""
     database = tmp_path_factory.mktemp("system") / "polisbot.db"
     settings = isolated_settings(f"sqlite:///{database}")
     upgrade(settings.database_url)
     seed_database(settings.database_url, PROJECT_ROOT)
-    stack = Stack(settings, model_path, service_env(settings),
+    stack = Stack(settings, model_path, {**service_env(settings), **env},
                   log_dir=tmp_path_factory.mktemp("logs"))
     stack.start()
     try:
         yield RunningSystem(settings, stack)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def system(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The whole system, started once for the test session."""
+    with running_system(model_path, tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
-from sqlalchemy import event
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event
 
 from bot.settings import PROJECT_ROOT
 from bot.storage.db import tune_sqlite
