@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
 from bot.web.app import create_app
-from tests.test_handover_service import database_url, postgres_url, sqlite_url  # noqa: F401
+from tests.test_handover_service import database_url  # noqa: F401 - migrated database
 
 PASSWORD = "korrekt häst batteri"
 T = TypeVar("T")
