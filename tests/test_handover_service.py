@@ -571,3 +571,26 @@ def test_the_agents_command_creates_and_lists_accounts(
     assert (
         "Created admin account 'chef'" in out and "chef  admin  active    last login never" in out
     )
+
+
+def test_purge_removes_old_closed_handovers_and_handled_callbacks_but_keeps_open_ones(
+        database_url: str) -> None:
+    from bot.handover.retention import purge_handover
+    from bot.storage.db import make_engine as engine_for
+
+    engine = engine_for(database_url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        old = service.open_handover(session, "old-conv", "rest", "sv", None, "request_human")
+        service.add_citizen_message(session, "old-conv", "gammalt")
+        service.claim(session, old.id, "anna")
+        service.close(session, old.id, "anna")
+        service.open_handover(session, "open-conv", "rest", "sv", None, "request_human")
+        service.add_citizen_message(session, "open-conv", "väntar")
+    later = datetime.now(UTC) + timedelta(days=40)
+    report = purge_handover(engine, later, transcript_days=30, callback_days=90)
+    with sessions() as session:
+        assert service.status_of(session, "old-conv") is None
+        assert [m.text for m in service.messages(session, "open-conv")] == ["väntar"]
+    engine.dispose()
+    assert report.handovers == 1 and report.messages == 1

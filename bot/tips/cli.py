@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.handover.retention import purge_handover
 from bot.settings import Settings
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
@@ -121,13 +122,14 @@ def cmd_purge(args: argparse.Namespace) -> int:
     """Delete old conversation transcripts and delivered tips (RETENTION_* settings)."""
     settings, tip_settings = _settings()
     with _engine(settings) as engine:
+        now = utcnow()
         report = purge(
-            engine,
-            utcnow(),
-            tip_settings.retention_transcript_days,
-            tip_settings.retention_tip_days,
+            engine, now, tip_settings.retention_transcript_days, tip_settings.retention_tip_days
         )
-    print(f"Purge: {report}.")
+        handover = purge_handover(
+            engine, now, tip_settings.retention_transcript_days, tip_settings.retention_tip_days
+        )
+    print(f"Purge: {report}; {handover}.")
     return 0
 
 
