@@ -55,6 +55,7 @@ from bot.handover.keys import (
 )
 from bot.handover.models import ACTIVE, CLOSED, STATUSES, WAITING, utcnow
 from bot.handover.service import (
+    AgentReply,
     HandoverError,
     InvalidState,
     NotAssigned,
@@ -459,12 +460,18 @@ async def claim_action(request: web.Request) -> web.StreamResponse:
     raise _done(handover_id, "claimed")
 
 
-async def _deliver_and_record(
-    app: web.Application, reply_id: int, conversation_id: str, text: str
-) -> bool:
-    delivered = await _deliver(app, conversation_id, text)
-    await _db(app, mark_reply_delivered, reply_id, delivered)
-    return delivered
+async def _send(
+    request: web.Request, current: ConsoleSession, handover_id: int, recorded: AgentReply
+) -> web.StreamResponse:
+    """Deliver a recorded reply and record whether it arrived; a failure is shown to the
+    agent on the conversation page and the reply stays retryable."""
+    delivered = await _deliver(request.app, recorded.conversation_id, recorded.text)
+    await _db(request.app, mark_reply_delivered, recorded.id, delivered)
+    if not delivered:
+        return await _conversation_page(
+            request, current, handover_id, status=502, error=UNDELIVERED, audit=False
+        )
+    raise _done(handover_id, "sent")
 
 
 @routes.post(r"/console/conversations/{id:\d+}/reply")
@@ -478,13 +485,7 @@ async def reply_action(request: web.Request) -> web.StreamResponse:
         )
     except HandoverError as error:
         return await _refused(request, current, handover_id, error)
-    if not await _deliver_and_record(
-        request.app, recorded.id, recorded.conversation_id, recorded.text
-    ):
-        return await _conversation_page(
-            request, current, handover_id, status=502, error=UNDELIVERED, audit=False
-        )
-    raise _done(handover_id, "sent")
+    return await _send(request, current, handover_id, recorded)
 
 
 @routes.post(r"/console/conversations/{id:\d+}/replies/{reply_id:\d+}/retry")
@@ -502,13 +503,7 @@ async def retry_action(request: web.Request) -> web.StreamResponse:
     except HandoverError as error:
         return await _refused(request, current, handover_id, error)
     await _db(request.app, record_audit, current.agent.username, "resend", "handover", handover_id)
-    if not await _deliver_and_record(
-        request.app, recorded.id, recorded.conversation_id, recorded.text
-    ):
-        return await _conversation_page(
-            request, current, handover_id, status=502, error=UNDELIVERED, audit=False
-        )
-    raise _done(handover_id, "sent")
+    return await _send(request, current, handover_id, recorded)
 
 
 @routes.post(r"/console/conversations/{id:\d+}/note")
