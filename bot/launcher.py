@@ -119,7 +119,7 @@ class Stack:
                 [
                     sys.executable,
                     "-m",
-                    "rasa",
+                    "bot.rasa_server",
                     "run",
                     "--model",
                     str(self.model),

@@ -39,6 +39,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEB_PORT", "8080", "Port of the bot web service."),
     Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
     Setting(
+        "TRACKER_CACHE_SIZE",
+        "2000",
+        "Conversations the Rasa server keeps in memory between messages (each for at most 10 "
+        "minutes idle), so a message costs no database read. It assumes one Rasa server per "
+        "database: set 0 when several Rasa processes share one.",
+    ),
+    Setting(
         "SESSION_SECRET",
         "",
         "Key that signs web-chat session tokens; generated per start when empty "
@@ -207,6 +214,7 @@ class Settings:
     model_dir: Path
     session_secret: str
     cors_origins: tuple[str, ...]
+    tracker_cache_size: int = 2000
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -227,6 +235,7 @@ class Settings:
             model_dir=model_dir if model_dir.is_absolute() else root / model_dir,
             session_secret=env.get("SESSION_SECRET", ""),
             cors_origins=tuple(_env(env, "CORS_ORIGINS").split()),
+            tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             root=root,
         )
 

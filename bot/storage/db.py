@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, create_engine
+from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 def tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -25,9 +26,20 @@ def tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
-    """Create an engine for `database_url` with the pragmas and pooling each backend needs."""
-    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
-    engine = create_engine(database_url, **kwargs)
+    """Create an engine for `database_url` with the pragmas and pooling each backend needs.
+
+    SQLite files get a connection pool (SQLAlchemy 1.4 would open a new connection, and run
+    the pragmas, for every session; 2.0 pools by default too) and no pre-ping, which a local
+    file does not need; a server database is pinged on checkout so a restart is survived.
+    """
+    kwargs: dict[str, Any] = {"future": True}
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        kwargs["pool_pre_ping"] = True
+    elif url.database not in (None, "", ":memory:"):
+        kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10,
+                      connect_args={"check_same_thread": False})
+    engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", tune_sqlite)
     return engine

@@ -1,0 +1,186 @@
+"""Targeted fixes to Rasa 3.6.21 internals, applied in the Rasa server process before it starts.
+
+Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy under load
+(docs/performance.md):
+
+- Rasa checks every custom action's answer with `jsonschema.validate`, which first validates
+  the *schema itself* against its meta-schema: about 16 ms per action call here, for a schema
+  that never changes. The fix compiles the validator once and validates the answer against
+  the same schema, raising the same `ValidationError` with Rasa's message.
+- `Event.resolve_by_type` walks every subclass of `Event` for every event it deserialises
+  (each event of a tracker, on every message). The fix looks the name up in a table of the
+  same subclasses, falling back to Rasa's walk for a name it does not know.
+- The graph runner hands each run (the NLU pipeline, then the policies, on every message) to
+  dask's synchronous scheduler, which rebuilds its task bookkeeping every time. Rasa only
+  ever uses that single-threaded scheduler, so the fix runs the same nodes in the same
+  dependency order directly, with the same inputs, results and errors.
+- The logistic-regression intent classifier builds each message's row with scipy's `hstack`
+  and `vstack` even when there is nothing to stack, and scikit-learn re-validates its input
+  and multiplies by a transposed (non-contiguous) weight matrix on every call: together about
+  1 ms of a ~8 ms message. The fix passes the one sparse row through as is, and computes the
+  multinomial probabilities as scikit-learn does (the same dot product, intercept and
+  `softmax`) with the weights transposed once; other cases go to scikit-learn unchanged.
+- Not a change to Rasa but to the interpreter: once the model is loaded the process holds
+  about half a million long-lived objects (TensorFlow, scikit-learn, the graph), and every
+  full garbage collection walked them all: a 300-600 ms pause for every conversation in
+  flight. Freezing them after the load (`gc.freeze`) leaves collections only the objects
+  made since.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Awaitable, Callable
+from functools import cache, wraps
+from typing import Any
+
+import numpy as np
+import rasa.core.run
+import rasa.shared.utils.common
+import scipy.sparse
+from jsonschema import ValidationError
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.extmath import softmax
+
+_rasa_resolve_by_type = Event.resolve_by_type
+_rasa_create_x = LogisticRegressionClassifier._create_X
+_sklearn_predict_proba = LogisticRegression.predict_proba
+
+
+@cache
+def action_result_validator() -> Validator:
+    """Rasa's action-server response schema, compiled once (the schema is a constant)."""
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    try:
+        action_result_validator().validate(result)
+    except ValidationError as error:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            "from the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise
+    return True
+
+
+@cache
+def _event_classes() -> dict[str, type[Event]]:
+    classes: dict[str, type[Event]] = {}
+    for cls in rasa.shared.utils.common.all_subclasses(Event):
+        classes.setdefault(cls.type_name, cls)  # the first match wins, as in Rasa's walk
+    return classes
+
+
+def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """`Event.resolve_by_type` from a table instead of a walk of the class tree."""
+    found = _event_classes().get(type_name)
+    return found if found is not None else _rasa_resolve_by_type(type_name, default)
+
+
+def _minimal_schema(runner: DaskGraphRunner, targets: tuple[str, ...]) -> GraphSchema:
+    """The part of the runner's graph the targets need, worked out once per runner."""
+    known: dict[tuple[str, ...], GraphSchema] = runner.__dict__.setdefault("_minimal", {})
+    if targets not in known:
+        known[targets] = runner._graph_schema.minimal_graph_schema(list(targets))
+    return known[targets]
+
+
+def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
+              targets: list[str] | None = None) -> dict[str, Any]:
+    """`DaskGraphRunner.run` without dask: each needed node once, its inputs first."""
+    run_targets = targets if targets else self._graph_schema.target_names
+    schema = _minimal_schema(self, tuple(run_targets))
+    results: dict[str, Any] = {}
+    for name, value in (inputs or {}).items():
+        if isinstance(value, str) and value in schema.nodes:
+            raise GraphRunError(
+                f"Input value '{value}' clashes with a node name. Make sure that none of the "
+                f"input names passed to the `run` method are the same as node names in the "
+                f"graph schema.")
+        results[name] = (name, value)
+
+    def compute(name: str) -> Any:
+        if name not in results:
+            needs = [compute(need) for need in schema.nodes[name].needs.values()]
+            results[name] = self._instantiated_nodes[name](*needs)
+        return results[name]
+
+    try:
+        return dict(compute(target) for target in run_targets)
+    except RuntimeError as error:
+        raise GraphRunError("Error running runner.") from error
+
+
+def create_x(self: LogisticRegressionClassifier, messages: list[Message]) -> Any:
+    """Rasa's `_create_X` for one message with sparse sentence features and no dense ones:
+    the featurizers' sentence rows side by side, as Rasa's combination and `hstack` give,
+    without also combining the (unused) sequence features."""
+    if len(messages) == 1:
+        features = [f for f in messages[0].features
+                    if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+        if features and all(f.is_sparse() for f in features):
+            rows = [f.features.tocoo() for f in features]
+            offsets = np.cumsum([0] + [row.shape[1] for row in rows])
+            columns = np.concatenate([row.col + offset for row, offset in
+                                      zip(rows, offsets[:-1], strict=True)])
+            data = np.concatenate([row.data for row in rows]).astype(np.float64)
+            return scipy.sparse.csr_matrix((data, (np.zeros_like(columns), columns)),
+                                           shape=(1, int(offsets[-1])))
+    return _rasa_create_x(self, messages)
+
+
+def predict_proba(self: LogisticRegression, x: Any) -> Any:
+    """scikit-learn's multinomial `predict_proba` with the transposed weights kept."""
+    ovr = self.multi_class in ("ovr", "warn") or (
+        self.multi_class == "auto" and (self.classes_.size <= 2 or self.solver == "liblinear"))
+    coef = getattr(self, "coef_", None)
+    if (ovr or coef is None or coef.shape[0] <= 2 or not scipy.sparse.isspmatrix_csr(x)
+            or x.shape[1] != coef.shape[1]):
+        return _sklearn_predict_proba(self, x)
+    kept = self.__dict__.get("_coef_t")
+    if kept is None or kept[0] is not coef:
+        kept = self.__dict__["_coef_t"] = (coef, np.ascontiguousarray(coef.T))
+    return softmax(np.asarray(x @ kept[1] + self.intercept_, dtype=np.float64), copy=False)
+
+
+def freeze_after_load(load: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Wrap Rasa's `load_agent_on_start` so the loaded model leaves the collector's view."""
+    if getattr(load, "freezes", False):
+        return load
+
+    @wraps(load)
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        agent = await load(*args, **kwargs)
+        gc.collect()
+        gc.freeze()
+        return agent
+
+    load_agent_on_start.freezes = True  # type: ignore[attr-defined]
+    return load_agent_on_start
+
+
+def apply() -> None:
+    """Install the fixes (idempotent)."""
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
+    DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
+    LogisticRegressionClassifier._create_X = create_x  # type: ignore[method-assign]
+    LogisticRegression.predict_proba = predict_proba  # type: ignore[method-assign]
+    rasa.core.run.load_agent_on_start = freeze_after_load(rasa.core.run.load_agent_on_start)

@@ -1,0 +1,17 @@
+"""`python -m bot.rasa_server run …`: Rasa's own command line, with `bot.rasa_fixes` applied
+first. The launcher starts the Rasa server this way; everything else is stock Rasa."""
+
+from __future__ import annotations
+
+from bot import rasa_fixes
+
+
+def main() -> None:
+    rasa_fixes.apply()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The Rasa fixes change cost, not behaviour: each is checked against Rasa's own code."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+import scipy.sparse
+from rasa.core.actions.action import RemoteAction
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+from sklearn.linear_model import LogisticRegression
+
+from bot import rasa_fixes
+
+GOOD_RESULT = {"events": [{"event": "slot", "name": "area", "value": "1480"}],
+               "responses": [{"text": "Hej", "buttons": [{"title": "Ja", "payload": "/affirm"}]}]}
+BAD_RESULTS = [{"events": "not a list"}, {"events": [{"event": "nonsense"}]},
+               {"events": [{"no_event_key": 1}]}]
+PARSE_TEXTS = ["hej", "hur kontaktar jag polisen?", "vad är ett medborgarlöfte i Göteborg",
+               "någon slår mig just nu", "I want to give a tip", "", "🙂🙂", "<b>hej</b>",
+               "jag vill tipsa om ett inbrott förra månaden", "tack hej då", "angered",
+               "x" * 2000]
+
+
+def test_an_action_result_is_judged_exactly_like_rasa_does() -> None:
+    schema = RemoteAction.action_response_format_spec()
+    action = RemoteAction("action_x", None)
+    assert rasa_fixes._validate_action_result(action, GOOD_RESULT) is True
+    for bad in BAD_RESULTS:
+        with pytest.raises(jsonschema.ValidationError) as stock:
+            jsonschema.validate(bad, schema)
+        with pytest.raises(jsonschema.ValidationError) as fixed:
+            rasa_fixes._validate_action_result(action, bad)
+        assert fixed.value.message.startswith(stock.value.message)
+        assert "Failed to validate Action server response" in fixed.value.message
+
+
+def test_every_event_name_resolves_to_the_class_rasas_walk_finds() -> None:
+    for cls in all_subclasses(Event):
+        expected = rasa_fixes._rasa_resolve_by_type(cls.type_name)
+        assert rasa_fixes.resolve_by_type(cls.type_name) is expected
+    assert rasa_fixes.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        rasa_fixes.resolve_by_type("no_such_event")
+
+
+def test_multinomial_probabilities_equal_scikit_learns() -> None:
+    rng = np.random.default_rng(7)
+    x = scipy.sparse.random(300, 500, density=0.02, format="csr", random_state=7)
+    model = LogisticRegression(max_iter=300).fit(x, rng.integers(0, 6, 300))
+    row = scipy.sparse.random(1, 500, density=0.05, format="csr", random_state=8)
+    expected = rasa_fixes._sklearn_predict_proba(model, row)
+    assert np.allclose(rasa_fixes.predict_proba(model, row), expected, rtol=0, atol=1e-12)
+    binary = LogisticRegression().fit(x, rng.integers(0, 2, 300))  # not multinomial: stock
+    assert np.array_equal(rasa_fixes.predict_proba(binary, row),
+                          rasa_fixes._sklearn_predict_proba(binary, row))
+
+
+def _parse_all(agent: object) -> list[dict]:
+    import asyncio
+
+    return [asyncio.run(agent.parse_message(text)) for text in PARSE_TEXTS]  # type: ignore[attr-defined]
+
+
+def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path: Path) -> None:
+    from rasa.core.agent import Agent
+
+    originals = (DaskGraphRunner.run, LogisticRegressionClassifier._create_X,
+                 LogisticRegression.predict_proba)
+    agent = Agent.load(str(model_path))
+    stock = _parse_all(agent)
+    try:
+        rasa_fixes.apply()
+        assert DaskGraphRunner.run is rasa_fixes.run_graph
+        fixed = _parse_all(agent)
+    finally:
+        DaskGraphRunner.run, LogisticRegressionClassifier._create_X = originals[:2]
+        LogisticRegression.predict_proba = originals[2]
+    for before, after in zip(copy.deepcopy(stock), fixed, strict=True):
+        assert after["intent"]["name"] == before["intent"]["name"], before["text"]
+        assert after["intent"]["confidence"] == pytest.approx(before["intent"]["confidence"],
+                                                              abs=1e-9)
+        assert after["entities"] == before["entities"]
+        assert [i["name"] for i in after["intent_ranking"]] == \
+            [i["name"] for i in before["intent_ranking"]]
+
+
+def test_the_loaded_model_is_frozen_out_of_garbage_collection() -> None:
+    import asyncio
+    import gc
+
+    async def load() -> str:
+        return "agent"
+
+    wrapped = rasa_fixes.freeze_after_load(load)
+    assert rasa_fixes.freeze_after_load(wrapped) is wrapped
+    try:
+        assert asyncio.run(wrapped()) == "agent"
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -1,0 +1,150 @@
+"""The conversation store: encrypted at rest, and what it remembers between messages is
+exactly what the database would give back (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.storage.migrate import upgrade
+from bot.storage.tracker_store import EncryptedSQLTrackerStore, RecentTrackers
+
+DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"area": {
+    "type": "text", "mappings": [{"type": "custom"}]}}})
+
+
+@pytest.fixture
+def store_factory(database_url: str, monkeypatch: pytest.MonkeyPatch
+                  ) -> Iterator[callable]:  # type: ignore[valid-type]
+    monkeypatch.setenv("TIP_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    upgrade(database_url)
+    made: list[EncryptedSQLTrackerStore] = []
+
+    def make(cache_size: int = 100) -> EncryptedSQLTrackerStore:
+        monkeypatch.setenv("TRACKER_CACHE_SIZE", str(cache_size))
+        store = EncryptedSQLTrackerStore(DOMAIN, host=database_url)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.engine.dispose()
+
+
+def _turn(text: str, at: float) -> list[Event]:
+    return [UserUttered(text, {"name": "greet", "confidence": 1.0}, timestamp=at),
+            ActionExecuted("utter_greet", timestamp=at + 0.1),
+            BotUttered(f"svar på {text}", timestamp=at + 0.2),
+            ActionExecuted("action_listen", timestamp=at + 0.3)]
+
+
+def _session_start(at: float) -> list[Event]:
+    return [ActionExecuted("action_session_start", timestamp=at),
+            SessionStarted(timestamp=at + 0.01),
+            ActionExecuted("action_listen", timestamp=at + 0.02)]
+
+
+def _dicts(tracker: DialogueStateTracker | None) -> list[dict]:
+    assert tracker is not None
+    return [e.as_dict() for e in tracker.events]
+
+
+def _conversation(store: EncryptedSQLTrackerStore, turns: list[list[Event]]) -> None:
+    tracker = asyncio.run(store.retrieve("citizen")) or DialogueStateTracker(
+        "citizen", DOMAIN.slots)
+    for events in turns:
+        for event in events:
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve("citizen"))
+        assert tracker is not None
+
+
+def test_a_remembered_conversation_equals_the_one_in_the_database(store_factory) -> None:
+    remembering = store_factory()
+    _conversation(remembering, [_session_start(1.0), _turn("hej", 2.0),
+                                [SlotSet("area", "1480", timestamp=2.5)], _turn("tack", 3.0)])
+    from_memory = asyncio.run(remembering.retrieve("citizen"))
+    from_database = asyncio.run(store_factory(cache_size=0).retrieve("citizen"))
+    assert _dicts(from_memory) == _dicts(from_database)
+    assert from_memory is not None and from_memory.get_slot("area") == "1480"
+    assert len(remembering.recent) == 1
+
+
+def test_each_event_is_stored_once_and_encrypted(store_factory, database_url: str) -> None:
+    store = store_factory()
+    _conversation(store, [_session_start(1.0), _turn("hemlig text", 2.0), _turn("igen", 3.0)])
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT data FROM events WHERE sender_id='citizen'")
+                                  ).scalars().all()
+    engine.dispose()
+    assert len(rows) == 3 + 4 + 4
+    assert not any("hemlig" in row or row.startswith("{") for row in rows)
+
+
+def test_a_new_session_is_read_back_as_rasa_reads_it(store_factory) -> None:
+    store = store_factory()
+    _conversation(store, [_session_start(1.0), _turn("hej", 2.0),
+                          _session_start(10.0) + _turn("nytt pass", 11.0)])
+    remembered = _dicts(asyncio.run(store.retrieve("citizen")))
+    from_database = _dicts(asyncio.run(store_factory(cache_size=0).retrieve("citizen")))
+    assert remembered == from_database
+    assert remembered[0]["event"] == "session_started"
+    everything = asyncio.run(store.retrieve_full_tracker("citizen"))
+    assert everything is not None and len(everything.events) == 3 + 4 + 3 + 4
+
+
+def test_a_conversation_another_process_continued_is_read_from_the_database(
+        store_factory) -> None:
+    first = store_factory(cache_size=0)
+    _conversation(first, [_session_start(1.0), _turn("hej", 2.0)])
+    second = store_factory()
+    _conversation(second, [_turn("fortsätter", 3.0)])
+    assert [e["text"] for e in _dicts(asyncio.run(first.retrieve("citizen")))
+            if e["event"] == "user"] == ["hej", "fortsätter"]
+
+
+def test_a_failed_save_forgets_the_conversation(store_factory, monkeypatch) -> None:
+    store = store_factory()
+    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
+    tracker = asyncio.run(store.retrieve("citizen"))
+    assert tracker is not None
+    for event in _turn("går förlorat", 3.0):
+        tracker.update(event)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(store, "session_scope", broken)
+    with pytest.raises(sa.exc.OperationalError):
+        asyncio.run(store.save(tracker))
+    assert len(store.recent) == 0
+    monkeypatch.undo()
+
+
+def test_recent_trackers_are_bounded_and_forget_idle_conversations() -> None:
+    recent = RecentTrackers(size=2)
+    for sender in ("a", "b", "c"):
+        recent.put(sender, [])
+    assert recent.get("a") is None and recent.get("c") == [] and len(recent) == 2
+    idle = RecentTrackers(size=2, idle_seconds=0.0)
+    idle.put("a", [])
+    assert idle.get("a") is None
+    off = RecentTrackers(size=0)
+    off.put("a", [])
+    assert len(off) == 0
