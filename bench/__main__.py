@@ -40,12 +40,13 @@ CONCURRENT_CONVERSATIONS = 60
 CONCURRENCY = 20
 
 
-def measure(base_url: str, script: list[str]) -> dict[str, Result]:
+def measure(base_url: str, script: list[str], pids: tuple[int, ...]) -> dict[str, Result]:
     asyncio.run(run_load(base_url, script, 3, 3))  # warm-up
     return {
-        "sequential": asyncio.run(run_load(base_url, script, SEQUENTIAL_CONVERSATIONS, 1)),
+        "sequential": asyncio.run(run_load(base_url, script, SEQUENTIAL_CONVERSATIONS, 1,
+                                           pids)),
         "concurrent": asyncio.run(run_load(base_url, script, CONCURRENT_CONVERSATIONS,
-                                           CONCURRENCY)),
+                                           CONCURRENCY, pids)),
     }
 
 
@@ -86,7 +87,8 @@ def stock_bot(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 def row(name: str, result: Result) -> str:
     return (f"{name:<28} {result.p50 * 1000:8.0f} {result.p95 * 1000:8.0f} "
-            f"{result.throughput:8.1f} {result.messages:6d} {result.errors:4d}")
+            f"{result.throughput:8.1f} {result.cpu_ms_per_message:8.1f} {result.messages:6d} "
+            f"{result.errors:4d}")
 
 
 def main() -> int:
@@ -97,7 +99,7 @@ def main() -> int:
         process, stock_url = stock_bot(tmpdir / "stock")
         try:
             print("Measuring the stock bot…", flush=True)
-            results["stock"] = measure(stock_url, STOCK_SCRIPT)
+            results["stock"] = measure(stock_url, STOCK_SCRIPT, (process.pid,))
         finally:
             import signal
 
@@ -111,10 +113,13 @@ def main() -> int:
         print("Starting this assistant's full stack…", flush=True)
         with Stack(settings, model, env, log_dir=tmpdir / "logs") as stack:
             print("Measuring this assistant…", flush=True)
-            results["ours"] = measure(settings.rasa_url, OURS_SCRIPT)
+            pids = tuple(s.process.pid for s in stack.services
+                         if s.process is not None and s.name != "web")
+            results["ours"] = measure(settings.rasa_url, OURS_SCRIPT, pids)
             accuracy = holdout_accuracy(settings.rasa_url, stack.env["RASA_TOKEN"])
 
-    print(f"\n{'run':<28} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>8} {'msgs':>6} {'err':>4}")
+    print(f"\n{'run':<28} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>8} {'cpu ms':>8} {'msgs':>6} "
+          f"{'err':>4}")
     for bot in ("stock", "ours"):
         for mode, result in results[bot].items():
             print(row(f"{bot} {mode}", result))
