@@ -45,10 +45,16 @@ class ActionSessionStart(Action):
         metadata = tracker.get_slot("session_started_metadata") or {}
         language = normalise_language(metadata.get("language")) or current_language(tracker)
         events.append(SlotSet("language", language))
-        dispatcher.utter_message(**render(domain, "utter_welcome", language))
-        banner = await asyncio.get_running_loop().run_in_executor(None, desk().banner)
-        if banner:
-            dispatcher.utter_message(text=banner)
+        loop = asyncio.get_running_loop()
+        # During a handover the bot is silent: a session that expires while the citizen waits
+        # for or talks with a person restarts when the console sends the agent's reply
+        # (Rasa's /execute), with no output channel yet - and a welcome there would fail, or
+        # reach a Messenger user outside the 24-hour window untagged, and lose the reply.
+        if not await loop.run_in_executor(None, desk().in_handover, tracker.sender_id):
+            dispatcher.utter_message(**render(domain, "utter_welcome", language))
+            banner = await loop.run_in_executor(None, desk().banner)
+            if banner:
+                dispatcher.utter_message(text=banner)
         events.append(ActionExecuted("action_listen"))
         return events
 

@@ -43,6 +43,18 @@ class ActionPromise(Action):
         named = [p for p in map(PlaceRef.parse, _entities(tracker, "place")) if p]
         options = [p for p in map(PlaceRef.parse, _entities(tracker, "place_option")) if p]
         place = named[0] if named else None
+        shared = _entities(tracker, "shared_location")
+        if shared:  # a shared location (NLU: SharedLocationPlacer), only approximate
+            if place is None:  # not in Sweden: never fall back to an earlier area
+                dispatcher.utter_message(
+                    **presenter.shared_location_unplaced(language).as_message())
+                return []
+            municipality = service.places.municipality(place.municipality_code)
+            name = municipality.municipality if municipality else place.municipality_code
+            full = (municipality.full_name if municipality and municipality.full_name
+                    else f"{name} kommun") if language == "sv" else f"{name} municipality"
+            dispatcher.utter_message(
+                **presenter.shared_location_near(full, language).as_message())
         if place is None and options:
             choices = [(service.label(p), f"{p.municipality_code}/{p.district}" if p.district
                         else p.municipality_code) for p in options]

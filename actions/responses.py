@@ -26,7 +26,8 @@ def _matches(variant: dict[str, Any], language: str) -> bool:
 
 
 def render(domain: dict[str, Any], name: str, language: str, **values: Any) -> dict[str, Any]:
-    """The first variant of response `name` for `language`, as `utter_message` keyword args.
+    """The first variant of response `name` for `language`, as `utter_message` keyword args
+    (with `language=`, which Rasa keeps as the reply's metadata).
 
     Conditional variants are listed before the unconditional (Swedish) default in domain.yml,
     so the first match is the most specific one.
@@ -35,7 +36,9 @@ def render(domain: dict[str, Any], name: str, language: str, **values: Any) -> d
     variant = next((v for v in variants if _matches(v, language)), None)
     if variant is None:
         raise KeyError(f"no response {name!r} for language {language!r}")
-    message: dict[str, Any] = {}
+    # The reply names its language (metadata the socket.io channel passes on as `lang`, so
+    # the web chat marks it for screen readers).
+    message: dict[str, Any] = {"language": language}
     if "text" in variant:
         message["text"] = variant["text"].format(**values) if values else variant["text"]
     if "buttons" in variant:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -18,11 +19,13 @@ from actions.responses import render
 from bot.promises.service import PlaceRef
 from bot.settings import Settings
 from bot.tips import intake
-from bot.tips.draft import HOW_KNOWN, MAX_TEXT, InvalidDraft
+from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TEXT, InvalidDraft
 from bot.tips.store import TipNotStored
 
 logger = logging.getLogger(__name__)
 TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id")
+REQUESTED_SLOT = "requested_slot"
+_T = TypeVar("_T")
 _CAPPED = {"sv": f"Svaret var långt. Jag sparade de första {MAX_TEXT} tecknen.",
            "en": f"Your answer was long. I kept the first {MAX_TEXT} characters."}
 
@@ -33,6 +36,41 @@ def tip_intake() -> intake.TipIntake:
     import os
 
     return intake.TipIntake.from_settings(Settings.from_env(), os.environ)
+
+
+async def _blocking(func: Callable[..., _T], *args: Any) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+async def staged_pictures(tracker: Tracker) -> int:
+    """How many pictures the conversation has staged (read from the database: whatever a
+    client claims, only what the channel accepted and stored counts). 0 if unreadable."""
+    try:
+        return len(await _blocking(tip_intake().staging.staged, tracker.sender_id))
+    except Exception as error:  # noqa: BLE001 - the form goes on; the summary shows the count
+        logger.error("staged pictures could not be read (%s)", type(error).__name__)
+        return 0
+
+
+async def discard_pictures(tracker: Tracker) -> None:
+    """Forget the conversation's staged pictures (purge removes them later if this fails)."""
+    try:
+        await _blocking(tip_intake().staging.discard, tracker.sender_id)
+    except Exception as error:  # noqa: BLE001 - the purge removes them later
+        logger.error("staged pictures could not be discarded (%s)", type(error).__name__)
+
+
+def _ask_again(slot: str) -> list[EventType]:
+    """Validation events that leave `slot` empty, so the form asks its question again."""
+    return [SlotSet(slot, None), SlotSet(REQUESTED_SLOT, slot)]
+
+
+def _text_only(message: dict[str, Any]) -> dict[str, Any]:
+    """A response without its buttons that start something else (links stay): mid-form the
+    only way on is the form's own question."""
+    links = [b for b in message.get("buttons") or [] if b.get("url") and not b.get("payload")]
+    kept = {k: v for k, v in message.items() if k != "buttons"}
+    return {**kept, **({"buttons": links} if links else {})}
 
 
 def _free_text(slot: str):  # noqa: ANN202 - a validate_<slot> method for FormValidationAction
@@ -54,11 +92,36 @@ class ValidateTipForm(FormValidationAction):
     def name(self) -> str:
         return "validate_tip_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        """Before the answers are read: pictures that arrived while the form asks something
+        else, and questions asked in the middle, are answered and the form asks again."""
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        message = tracker.latest_message or {}
+        intent = message.get("intent") or {}
+        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        language = current_language(tracker)
+        if requested and name == "pictures_added" and requested != "tip_pictures":
+            count = await staged_pictures(tracker)
+            response = "utter_tip_pictures_kept" if count else "utter_tip_no_pictures_yet"
+            dispatcher.utter_message(**render(domain, response, language,
+                                              pictures=intake.pictures_phrase(count, language)))
+            return _ask_again(requested)
+        if requested and intake.is_interjection(name, confidence, message.get("text"), requested):
+            answer = render(domain, intake.QUESTION_RESPONSES[str(name)], language)
+            dispatcher.utter_message(**_text_only(answer))
+            dispatcher.utter_message(**render(domain, "utter_tip_resume", language))
+            return _ask_again(requested)
+        return list(await super().run(dispatcher, tracker, domain))
+
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
+        skip = set()
         if tracker.get_slot("tip_contact_choice") == "anonymous":
-            return [s for s in domain_slots if s != "tip_contact"]
-        return domain_slots
+            skip.add("tip_contact")
+        if not intake.can_send_pictures(tracker.get_latest_input_channel()):
+            skip.add("tip_pictures")
+        return [s for s in domain_slots if s not in skip]
 
     validate_tip_what = _free_text("tip_what")
     validate_tip_when = _free_text("tip_when")
@@ -82,13 +145,38 @@ class ValidateTipForm(FormValidationAction):
             return {"tip_contact_choice": value}
         return {"tip_contact_choice": intake.contact_choice_from_text(str(value or ""))}
 
-    def validate_tip_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_tip_pictures(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """"Inga bilder" / "Klar" / pictures arrived: counts what is staged, asks again until
+        the citizen is done or the maximum is reached."""
+        language = current_language(tracker)
+        choices = (intake.NO_PICTURES, intake.PICTURES_DONE, intake.PICTURES_ARRIVED)
+        choice = value if value in choices else intake.pictures_choice_from_text(str(value or ""))
+        count = await staged_pictures(tracker)
+        if choice == intake.NO_PICTURES:
+            if count:
+                await discard_pictures(tracker)
+                dispatcher.utter_message(**render(domain, "utter_tip_pictures_removed", language))
+            return {"tip_pictures": intake.NO_PICTURES}
+        if choice == intake.PICTURES_DONE:
+            return {"tip_pictures": intake.PICTURES_DONE if count else intake.NO_PICTURES}
+        if (tracker.latest_message.get("intent") or {}).get("name") == "emergency_possible":
+            dispatcher.utter_message(**render(domain, "utter_emergency_reminder", language))
+        if count >= MAX_ATTACHMENTS:
+            dispatcher.utter_message(**render(domain, "utter_tip_pictures_full", language,
+                                              pictures=intake.pictures_phrase(count, language)))
+            return {"tip_pictures": intake.PICTURES_DONE}
+        return {"tip_pictures": None}
+
+    async def validate_tip_confirm(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if isinstance(value, str) and value.startswith("change:"):
             field = value.removeprefix("change:")
             changes: dict[str, Any] = {field: None, "tip_confirm": None}
             if field == "tip_contact_choice":
                 changes["tip_contact"] = None
+            if field == "tip_pictures":
+                await discard_pictures(tracker)
             return changes
         return {"tip_confirm": "send" if value == "send" else None}
 
@@ -107,6 +195,28 @@ class ActionStartTip(Action):
         return [SlotSet("tip_draft_id", uuid.uuid4().hex)]
 
 
+class ActionAskTipPictures(Action):
+    """Asks for optional pictures: what is accepted, how many arrived so far, "Inga bilder"
+    and (once some arrived) "Klar"; in the web chat with the upload control's payload."""
+
+    def name(self) -> str:
+        return "action_ask_tip_pictures"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        language = current_language(tracker)
+        count = await staged_pictures(tracker)
+        if count:
+            message = render(domain, "utter_tip_pictures_more", language,
+                             pictures=intake.pictures_phrase(count, language))
+        else:
+            message = render(domain, "utter_tip_pictures_question", language)
+        if tracker.get_latest_input_channel() == "socketio":
+            message["json_message"] = intake.UPLOAD_PAYLOAD
+        dispatcher.utter_message(**message)
+        return []
+
+
 class ActionAskTipConfirm(Action):
     """Shows the whole tip before it is sent, with send / change / cancel."""
 
@@ -115,7 +225,10 @@ class ActionAskTipConfirm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        text, buttons = intake.summary(tracker.slots, current_language(tracker))
+        count = await staged_pictures(tracker)
+        pictures = (count if count or intake.can_send_pictures(tracker.get_latest_input_channel())
+                    else None)
+        text, buttons = intake.summary(tracker.slots, current_language(tracker), pictures)
         dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
@@ -157,13 +270,14 @@ class ActionSubmitTip(Action):
 
 
 class ActionCancelTip(Action):
-    """Stops the tip and forgets what was written."""
+    """Stops the tip and forgets what was written and the pictures sent for it."""
 
     def name(self) -> str:
         return "action_cancel_tip"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        await discard_pictures(tracker)
         dispatcher.utter_message(**render(domain, "utter_tip_cancelled",
                                           current_language(tracker)))
         return [ActiveLoop(None), SlotSet("requested_slot", None),

@@ -142,6 +142,7 @@ class Place:
     district: str | None = None
     postcode: str | None = None
     matched: str = ""
+    full_name: str = ""  # the municipality's official name ("Göteborgs kommun", "Region Gotland")
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,7 @@ class PlaceIndex:
                 county=row["county"],
                 police_region=row["police_region"],
                 matched=row["name"],
+                full_name=row["full_name"],
             )
             municipalities[code] = place
             county_of[code] = row["county_code"]

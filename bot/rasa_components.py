@@ -28,6 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.language import detect_language
 from bot.places import Place, PlaceIndex
+from bot.places_geo import LocalityIndex, coordinates
 from bot.safety import detect_emergency
 from bot.sensitive import is_sensitive
 
@@ -42,6 +43,10 @@ FALLBACK_INTENT = "nlu_fallback"
 LANGUAGE_ENTITY = "language"
 PLACE_ENTITY = "place"
 PLACE_OPTION_ENTITY = "place_option"
+# A shared location (channel metadata `location`): the municipality code it is in or near,
+# or "none" when it could not be placed in Sweden. The reply says it is approximate.
+SHARED_LOCATION_ENTITY = "shared_location"
+SHARED_LOCATION_NONE = "none"
 INFORM_PLACE_INTENT = "inform_place"
 # A message that names a place and that the classifier files under one of these is the
 # answer to "where do you live?" ("Gävle", "i Karlstads kommun", "123 45").
@@ -67,6 +72,20 @@ def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _has_entity(message: Message, name: str) -> bool:
+    return any(e.get("entity") == name for e in message.get(ENTITIES) or [])
+
+
+def shared_location(message: Message) -> tuple[float, float] | None:
+    """The valid (lat, long) a channel put in the message's metadata, else None: forged or
+    absurd values (NaN, out of range, strings) are ignored, never an error."""
+    metadata = message.get("metadata")
+    location = metadata.get("location") if isinstance(metadata, dict) else None
+    if not isinstance(location, dict):
+        return None
+    return coordinates(location.get("lat"), location.get("long"))
+
+
 def _unsure_emergency(message: Message) -> bool:
     """The fallback fired, yet the classifier's own best guess was an emergency."""
     ranking = message.get(INTENT_RANKING_KEY) or []
@@ -81,7 +100,8 @@ def _unsure_emergency(message: Message) -> bool:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SafetyNet(GraphComponent, IntentClassifier):
     """Overrides the classifier: emergencies always become `emergency`, and a message without
-    any word (empty, emoji, symbols) becomes `nlu_fallback` instead of a random guess."""
+    any word (empty, emoji, symbols) becomes `nlu_fallback` instead of a random guess —
+    unless it shared a location (`SharedLocationPlacer` has made it `inform_place`)."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -107,7 +127,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
                 _force_intent(message, POSSIBLE_EMERGENCY_INTENT)
             elif is_sensitive(text):
                 _force_intent(message, SENSITIVE_INTENT)
-            elif not _has_words(text):
+            elif not _has_words(text) and not _has_entity(message, SHARED_LOCATION_ENTITY):
                 _force_intent(message, FALLBACK_INTENT)
         return messages
 
@@ -185,6 +205,50 @@ class PlaceDetector(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, [*(message.get(ENTITIES) or []), *found], add_to_output=True)
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent in _PLACE_ANSWER_INTENTS:
+                _force_intent(message, INFORM_PLACE_INTENT)
+            elif intent == _PROMISE_CONCEPT_INTENT:
+                _force_intent(message, ASK_PROMISE_INTENT)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class SharedLocationPlacer(GraphComponent, EntityExtractorMixin):
+    """Turns a shared location (metadata `location`, e.g. from WhatsApp or Messenger) into
+    the municipality it is in or near (`bot.places_geo`, nearest GeoNames locality; index
+    built once when the model loads): a `place` entity plus a `shared_location` entity, so
+    the promise reply can say the place is approximate. A location that cannot be placed in
+    Sweden gives `shared_location` "none". A place named in the text wins over the location.
+    Runs after `PlaceDetector` and before `SafetyNet`, which still overrides the intent when
+    the text is an emergency."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"data_dir": "data/places"}
+
+    def __init__(self, index: LocalityIndex) -> None:
+        self.index = index
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SharedLocationPlacer:
+        return cls(LocalityIndex.load(Path(config["data_dir"])))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            location = shared_location(message)
+            if location is None:
+                continue
+            if _has_entity(message, PLACE_ENTITY) or _has_entity(message, PLACE_OPTION_ENTITY):
+                continue  # "Malmö" typed with a location: the named place counts
+            match = self.index.locate(*location)
+            name = type(self).__name__
+            found = [_entity(SHARED_LOCATION_ENTITY,
+                             match.municipality_code if match else SHARED_LOCATION_NONE, name)]
+            if match is not None:
+                found.append(_entity(PLACE_ENTITY, match.municipality_code, name))
+            message.set(ENTITIES, [*(message.get(ENTITIES) or []), *found], add_to_output=True)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if not _has_words(message.get(TEXT) or "") or intent in _PLACE_ANSWER_INTENTS:
                 _force_intent(message, INFORM_PLACE_INTENT)
             elif intent == _PROMISE_CONCEPT_INTENT:
                 _force_intent(message, ASK_PROMISE_INTENT)

@@ -76,6 +76,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_TIP_DAYS", "90",
             "`python -m bot purge` deletes tips this many days after their delivery (0 keeps "
             "them). Undelivered tips are never purged."),
+    Setting("RETENTION_STAGED_PICTURE_HOURS", "24",
+            "`python -m bot purge` deletes pictures a citizen sent that never became part of a "
+            "sent tip (the tip was abandoned) this many hours after they arrived (0 keeps "
+            "them)."),
     Setting(
         "CHAT_HOURS",
         "always",
@@ -164,12 +168,6 @@ SETTINGS: tuple[Setting, ...] = (
         "86400",
         "The 'do not post sensitive details here' reminder is added at most once per sender "
         "in this time (24 h: Meta's messaging window).",
-    ),
-    Setting(
-        "META_ATTACHMENT_DIR",
-        "var/attachments",
-        "Where the default sink keeps accepted pictures, named by SHA-256 (relative to the "
-        "project root).",
     ),
     Setting(
         "META_MAX_ATTACHMENT_BYTES",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import aiohttp
@@ -18,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.orm import Session
 
 from bot.handover import accounts, service
-from bot.handover.keys import DELIVER, HUB, ON_CLAIMED, ON_CLOSED
+from bot.handover.keys import DELIVER, HUB, ON_CLAIMED, ON_CLOSED, OUTSIDE_7D, Delivery
 from bot.handover.settings import HandoverSettings
 from bot.launcher import free_port
 from bot.settings import Settings
@@ -629,3 +630,53 @@ async def test_a_console_socket_closes_when_its_session_ends_elsewhere(
     _db(sqlite_db, accounts.set_active, "anna", False)
     message = await socket.receive(timeout=10)
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4401
+
+
+# --- Meta's messaging windows (issue #7) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "ago", "expected"),
+    [
+        ("messenger", timedelta(hours=2), None),
+        ("messenger", timedelta(hours=30), "HUMAN_AGENT"),
+        ("instagram", timedelta(days=8), "bara i 7 dagar"),
+        ("whatsapp", timedelta(hours=30), "WhatsApp tar bara emot svar inom 24 timmar"),
+        ("socketio", timedelta(days=30), None),
+    ],
+)
+async def test_the_agent_is_told_about_the_window_before_replying(
+    sqlite_db: str, aiohttp_client: Any, channel: str, ago: timedelta, expected: str | None
+) -> None:
+    _agent(sqlite_db)
+    ticket = _open(sqlite_db, f"{channel}:123", channel=channel,
+                   now=datetime.now(timezone.utc) - ago)
+    client = await _console(aiohttp_client, sqlite_db)
+    csrf = await _login(client)
+    base = f"/console/conversations/{ticket.id}"
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    page = await (await client.get(base)).text()
+    if expected is None:
+        assert 'class="warning"' not in page
+    else:
+        assert 'class="warning"' in page and expected in page
+
+
+async def test_a_reply_refused_for_the_7_day_window_says_so_plainly(
+    sqlite_db: str, aiohttp_client: Any
+) -> None:
+    _agent(sqlite_db)
+    ticket = _open(sqlite_db, "messenger:123", channel="messenger")
+
+    async def deliver(conversation_id: str, text: str) -> Delivery:
+        return Delivery(False, OUTSIDE_7D)
+
+    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
+    csrf = await _login(client)
+    base = f"/console/conversations/{ticket.id}"
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hallå?"})
+    assert reply.status == 502
+    page = await reply.text()
+    assert "mer än 7 dagar sedan medborgarens senaste meddelande" in page
+    assert _db(sqlite_db, service.messages, "messenger:123")[0].delivered is False

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
 
 from bot.channels.meta.channels import (
+    CANNOT_READ,
     CannotDeliver,
     InstagramInput,
     MessengerInput,
     MetaInput,
+    MetaOutput,
     WhatsAppInput,
     conversation_id,
     platform_user_id,
@@ -41,13 +44,20 @@ from bot.channels.meta.outgoing import (
 from bot.channels.meta.parse import Platform, parse_webhook
 from bot.channels.meta.settings import MetaSettings
 from bot.channels.meta.signature import answer_handshake, sign, verify_signature
+from bot.handover.keys import OUTSIDE_7D, OUTSIDE_24H
+from bot.handover.rasa_link import delivery_problem
 from bot.launcher import Stack, free_port, isolated_settings, service_env
 from bot.promises.service import seed_database
 from bot.settings import PROJECT_ROOT
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
+from bot.tips.crypto import generate_key
+from bot.tips.models import staged_pictures
+from bot.tips.settings import TipSettings
+from bot.tips.uploads import PictureStaging
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fake_graph import FakeGraph, FakeGraphServer
+from tests.test_tips_store import PNG as TIP_PNG
 
 SECRET = "test-app-secret-0123456789"
 VERIFY = "test-verify-token"
@@ -55,8 +65,10 @@ PAGE_TOKEN = "EAAtest-page-token-secret"
 IG_TOKEN = "EAAtest-instagram-token-secret"
 WA_TOKEN = "EAAtest-whatsapp-token-secret"
 PHONE_ID = "1098765432"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 300
+# Complete pictures (the tip's check refuses a cut-off one): a 1×1 PNG and a minimal JPEG.
+PNG = TIP_PNG
+JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 300 + b"\xff\xd9"
+TIP_KEY = generate_key()
 CREDENTIALS_META = Path(__file__).parent / "data" / "credentials_meta.yml"
 
 # --- payloads in Meta's documented formats --------------------------------------------------
@@ -149,6 +161,7 @@ def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'meta.db'}"
     engine = make_engine(url)
     meta_seen_messages.create(engine)
+    staged_pictures.create(engine)
     engine.dispose()
     return url
 
@@ -164,7 +177,7 @@ def settings(graph: tuple[FakeGraph, str], database: str, tmp_path: Path) -> Met
         whatsapp_phone_number_id=PHONE_ID,
         graph_url=graph[1],
         database_url=database,
-        attachment_dir=tmp_path / "attachments",
+        tips=TipSettings(encryption_keys=(TIP_KEY,), key_file=tmp_path / "tip.keys"),
         retry_base_seconds=0.01,
     )
 
@@ -678,13 +691,20 @@ async def test_a_long_text_with_buttons_sends_the_text_first_and_buttons_last(
 # --- pictures and locations ------------------------------------------------------------------
 
 
+def staging_of(settings: MetaSettings) -> PictureStaging:
+    return PictureStaging.from_database(settings.database_url, settings.tips)
+
+
 async def test_a_picture_is_accepted_as_a_tip_attachment(
-    make_channel: ChannelFactory, graph: tuple[FakeGraph, str], tmp_path: Path
+    make_channel: ChannelFactory,
+    graph: tuple[FakeGraph, str],
+    settings: MetaSettings,
+    tmp_path: Path,
 ) -> None:
     fake, base = graph
     fake.add_media("photo1", PNG, "image/png")
     fake.add_media("MEDIA1", JPEG, "image/jpeg")
-    kept: list[tuple[str, bytes]] = []
+    kept: list[tuple[str, str, bytes]] = []
 
     messenger, recorder = make_channel(), Recorder()
     url = base.replace("/v19.0", "/cdn/photo1")
@@ -697,8 +717,8 @@ async def test_a_picture_is_accepted_as_a_tip_attachment(
     )
     whatsapp = make_channel(WhatsAppInput)
 
-    async def sink(info: Any, data: bytes) -> None:
-        kept.append((info.sha256, data))
+    async def sink(conversation: str, info: Any, data: bytes) -> None:
+        kept.append((conversation, info.sha256, data))
 
     whatsapp.attachment_sink = sink
     await deliver(
@@ -711,23 +731,25 @@ async def test_a_picture_is_accepted_as_a_tip_attachment(
     import hashlib
 
     png_sha, jpeg_sha = hashlib.sha256(PNG).hexdigest(), hashlib.sha256(JPEG).hexdigest()
-    assert [m.text for m in recorder.messages] == ["", ""]
+    assert [m.text for m in recorder.messages] == ["/pictures_added", "/pictures_added"]
     assert recorder.messages[0].metadata["attachments"] == [
         {"content_type": "image/png", "size": len(PNG), "sha256": png_sha}
     ]
     assert recorder.messages[1].metadata["attachments"] == [
         {"content_type": "image/jpeg", "size": len(JPEG), "sha256": jpeg_sha}
     ]
-    stored = tmp_path / "attachments" / png_sha
-    assert stored.read_bytes() == PNG, "the default sink keeps the bytes by their hash"
-    assert stored.stat().st_mode & 0o077 == 0, "owner-only"
-    assert kept == [(jpeg_sha, JPEG)], "a pluggable sink gets the bytes"
+    staging = staging_of(settings)
+    (staged,) = staging.staged("messenger:111")
+    assert (staged.content_type, staged.size, staged.sha256) == ("image/png", len(PNG), png_sha)
+    assert staging.data("messenger:111", staged.id) == PNG, "staged for the tip, encrypted"
+    assert not (tmp_path / "attachments").exists(), "no plaintext picture directory"
+    assert kept == [("whatsapp:4670", jpeg_sha, JPEG)], "a pluggable sink gets the bytes"
     media_calls = [r for r in fake.requests if r.path in ("/v19.0/MEDIA1", "/cdn/MEDIA1")]
     assert all(r.headers.get("Authorization") == f"Bearer {WA_TOKEN}" for r in media_calls)
 
 
 async def test_a_too_big_or_wrong_type_picture_is_refused_and_the_citizen_told(
-    make_channel: ChannelFactory, graph: tuple[FakeGraph, str], tmp_path: Path
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str], settings: MetaSettings
 ) -> None:
     fake, base = graph
     fake.add_media("huge", b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024))
@@ -773,8 +795,30 @@ async def test_a_too_big_or_wrong_type_picture_is_refused_and_the_citizen_told(
         in (m.get("message", {}).get("text") or m.get("text", {}).get("body", ""))
         for m in notices
     )
-    assert not (tmp_path / "attachments").exists() or not any((tmp_path / "attachments").iterdir())
+    assert staging_of(settings).staged("messenger:111") == []
     assert not any(r.path == "/cdn/WAHUGE" for r in fake.requests), "not even downloaded"
+
+
+async def test_a_fifth_picture_is_refused_with_the_tips_own_reason(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str], settings: MetaSettings
+) -> None:
+    fake, base = graph
+    channel, recorder = make_channel(), Recorder()
+    pictures = [PNG[:-12] + bytes([n]) * 4 + PNG[-12:] for n in range(5)]  # five different
+    for n, data in enumerate(pictures):
+        fake.add_media(f"p{n}", data, "image/png")
+    # The same picture again under another message id (a double send) is kept once.
+    fake.add_media("again", pictures[0], "image/png")
+    for n, name in enumerate([*(f"p{n}" for n in range(4)), "again", "p4"]):
+        url = base.replace("/v19.0", f"/cdn/{name}")
+        picture = {"type": "image", "payload": {"url": url}}
+        await deliver(
+            channel, page_delivery([messaging("222", f"m.{n}", attachments=[picture])]), recorder
+        )
+    assert len(staging_of(settings).staged("messenger:222")) == 4
+    assert recorder.texts == ["/pictures_added"] * 5, "the fifth reached Rasa only as refused"
+    (notice,) = fake.messages()
+    assert "högst 4 bilder" in notice["message"]["text"]
 
 
 async def test_attachment_urls_outside_https_or_the_graph_origin_are_not_fetched(
@@ -1116,11 +1160,14 @@ class MetaSystem:
     rasa_url: str
     token: str
     fake: FakeGraph
+    database_url: str = ""
 
-    def post_webhook(self, body: dict[str, Any], secret: str = SECRET) -> requests.Response:
+    def post_webhook(
+        self, body: dict[str, Any], secret: str = SECRET, platform: str = "messenger"
+    ) -> requests.Response:
         raw, signature = signed(body, secret)
         return requests.post(
-            f"{self.rasa_url}/webhooks/messenger/webhook",
+            f"{self.rasa_url}/webhooks/{platform}/webhook",
             data=raw,
             timeout=10,
             headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
@@ -1149,7 +1196,6 @@ def meta_system(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "WHATSAPP_TOKEN": WA_TOKEN,
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
             "META_GRAPH_URL": f"{server.url}/v19.0",
-            "META_ATTACHMENT_DIR": str(directory / "attachments"),
             "META_RETRY_BASE_SECONDS": "0.05",
             "REDIS_URL": "",
         }
@@ -1163,7 +1209,7 @@ def meta_system(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     try:
         stack.start()
-        yield MetaSystem(settings.rasa_url, env["RASA_TOKEN"], fake)
+        yield MetaSystem(settings.rasa_url, env["RASA_TOKEN"], fake, settings.database_url)
     finally:
         stack.stop()
         server.stop()
@@ -1243,3 +1289,274 @@ def test_an_agent_reply_through_rasas_api_reaches_messenger_or_reports_the_windo
     refused = requests.post(url, params=params, json={"name": "utter_greet"}, timeout=30)
     assert refused.status_code == 500, "the console must not think it was delivered"
     assert "outside the 24-hour messaging window" in refused.json()["message"]
+
+
+# --- agent replies and Meta's windows (issue #7) ---------------------------------------------
+
+AGENT_TEXT = "Polisens kontaktcenter: Hej, Anna här."
+
+
+async def agent_reply(channel: MetaInput, user_id: str, ago: timedelta | None) -> MetaOutput:
+    """Send an agent's reply (the relay's custom `agent: true`) the way Rasa's API does, the
+    citizen having last written `ago` before now (None: never seen)."""
+    if ago is not None:
+        await channel.note_message(user_id, datetime.now(timezone.utc) - ago)
+    output = channel.get_output_channel()
+    await output.send_response(
+        conversation_id(channel.platform, user_id),
+        {"text": AGENT_TEXT, "custom": {"agent": True}},
+    )
+    return output  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("cls", [MessengerInput, InstagramInput])
+async def test_an_agent_reply_after_30_hours_carries_the_human_agent_tag(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str], cls: type[MetaInput]
+) -> None:
+    fake, _ = graph
+    output = await agent_reply(make_channel(cls), "777", timedelta(hours=30))
+    (body,) = fake.messages()
+    assert body["messaging_type"] == "MESSAGE_TAG" and body["tag"] == "HUMAN_AGENT"
+    assert body["message"]["text"] == AGENT_TEXT
+    assert output.results[0].delivered and output.results[0].tag == "HUMAN_AGENT"
+
+
+async def test_within_24_hours_and_for_the_bot_no_tag_is_used(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str]
+) -> None:
+    fake, _ = graph
+    channel = make_channel()
+    await agent_reply(channel, "777", timedelta(hours=2))
+    await channel.note_message("888", datetime.now(timezone.utc) - timedelta(hours=30))
+    await channel.get_output_channel().send_response(
+        "messenger:888", {"text": "Du är tillbaka hos assistenten.", "custom": {"handover": {}}}
+    )
+    bodies = fake.messages()
+    assert [b["messaging_type"] for b in bodies] == ["RESPONSE", "RESPONSE"]
+    assert all("tag" not in b for b in bodies), "bot replies never use the tag"
+
+
+@pytest.mark.parametrize(
+    ("cls", "ago", "window"),
+    [
+        (MessengerInput, timedelta(days=8), "7-day human-agent window"),
+        (InstagramInput, timedelta(days=8), "7-day human-agent window"),
+        (WhatsAppInput, timedelta(hours=30), "24-hour messaging window"),
+    ],
+)
+async def test_an_agent_reply_outside_what_meta_allows_is_refused_without_sending(
+    make_channel: ChannelFactory,
+    graph: tuple[FakeGraph, str],
+    cls: type[MetaInput],
+    ago: timedelta,
+    window: str,
+) -> None:
+    fake, _ = graph
+    with pytest.raises(CannotDeliver) as raised:
+        await agent_reply(make_channel(cls), "777", ago)
+    assert fake.sends() == [], "nothing is sent that Meta would refuse"
+    assert raised.value.result.status is SendStatus.OUTSIDE_WINDOW
+    assert window in str(raised.value) and "Anna" not in str(raised.value)
+    assert delivery_problem(f"An unexpected error occurred. Error: {raised.value}") == (
+        OUTSIDE_7D if "7-day" in window else OUTSIDE_24H
+    )
+
+
+async def test_when_meta_counts_the_window_closed_earlier_the_tag_is_tried_once(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str]
+) -> None:
+    fake, _ = graph
+    fake.fail_next(400, code=10, subcode=2018278, message="outside of allowed window")
+    output = await agent_reply(make_channel(), "777", None)  # the time is not known
+    first, second = fake.messages()
+    assert first["messaging_type"] == "RESPONSE"
+    assert (second["messaging_type"], second["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+    assert output.results[0].delivered
+
+    fake.fail_next(400, code=10, subcode=2018278, times=2)
+    with pytest.raises(CannotDeliver) as raised:
+        await agent_reply(make_channel(), "778", None)
+    assert "7-day" in str(raised.value), "refused even with the tag: more than 7 days"
+
+
+async def test_every_citizen_message_is_remembered_as_the_last_one(
+    make_channel: ChannelFactory,
+) -> None:
+    channel, recorder = make_channel(), Recorder()
+    assert await channel.last_message_at("111") is None
+    await deliver(channel, page_delivery([messaging("111", "m.t1", "hej")]), recorder)
+    seen = await channel.last_message_at("111")
+    assert seen is not None and datetime.now(timezone.utc) - seen < timedelta(minutes=1)
+    other = make_channel()  # another process sees it too (the shared store)
+    assert await other.last_message_at("111") == seen
+    assert await make_channel(InstagramInput).last_message_at("111") is None
+
+
+# --- messages without text -------------------------------------------------------------------
+
+
+async def test_stickers_and_reactions_get_no_answer_and_never_reach_rasa(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str]
+) -> None:
+    fake, _ = graph
+    messenger, whatsapp, recorder = make_channel(), make_channel(WhatsAppInput), Recorder()
+    sticker = {"type": "image", "payload": {"url": "https://cdn/x.png", "sticker_id": 369239263}}
+    await deliver(messenger, page_delivery([messaging("111", "m.s", attachments=[sticker])]),
+                  recorder)
+    await deliver(whatsapp, wa_delivery([wa_message("4670", "wamid.st", "sticker", id="S1")]),
+                  recorder)
+    await deliver(
+        whatsapp,
+        wa_delivery([wa_message("4670", "wamid.re", "reaction", message_id="x", emoji="👍")]),
+        recorder,
+    )
+    assert recorder.messages == [] and fake.sends() == []
+
+
+async def test_content_the_assistant_cannot_read_gets_a_short_answer_not_a_fallback(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str]
+) -> None:
+    fake, _ = graph
+    messenger, whatsapp, recorder = make_channel(), make_channel(WhatsAppInput), Recorder()
+    await deliver(messenger, page_delivery([messaging("111", "m.u", is_unsupported=True)]),
+                  recorder)
+    contacts = wa_message("4670", "wamid.c", "contacts")
+    contacts["contacts"] = [{"name": {"formatted_name": "X"}, "phones": [{"phone": "+4670"}]}]
+    await deliver(whatsapp, wa_delivery([contacts]), recorder)
+    await deliver(whatsapp, wa_delivery([wa_message("4670", "wamid.un", "unsupported")]),
+                  recorder)
+    assert recorder.messages == [], "nothing for the assistant to misunderstand"
+    texts = [m["message"]["text"] if "message" in m else m["text"]["body"]
+             for m in fake.messages()]
+    assert texts == [CANNOT_READ["sv"]] * 3
+    assert "112" in CANNOT_READ["sv"] and "112" in CANNOT_READ["en"]
+
+
+
+# --- end to end: shared locations and late agent replies through the real assistant ----------
+
+
+def _replies_to(fake: FakeGraph, user: str, count: int, timeout: float = 60) -> list[str]:
+    """The texts the fake received for one user after the welcome (a new conversation's
+    first message), once there are `count` of them."""
+    deadline = time.monotonic() + timeout
+    texts: list[str] = []
+    while time.monotonic() < deadline:
+        texts = []
+        for body in fake.messages():
+            if body.get("to") == user:
+                texts.append((body.get("text") or {}).get("body")
+                             or (body.get("interactive") or {}).get("body", {}).get("text", ""))
+            elif body.get("recipient") == {"id": user}:
+                texts.append(body["message"].get("text", ""))
+        texts = [t for t in texts if "Jag är en AI" not in t]
+        if len(texts) >= count:
+            break
+        time.sleep(0.1)
+    return texts
+
+
+def _strip_reminder(text: str) -> str:
+    return text.split("\n\nSkriv inte känsliga uppgifter")[0]
+
+
+@pytest.mark.servers
+def test_a_whatsapp_location_in_goteborg_gets_goteborgs_promise_answer(
+    meta_system: MetaSystem,
+) -> None:
+    fake = meta_system.fake
+    # What the assistant answers when Göteborg is named, for comparison.
+    assert meta_system.post_webhook(page_delivery([messaging("PSID-gbg", "m.gbg", "Göteborg")]),
+                                    ).status_code == 200
+    named = [_strip_reminder(t) for t in _replies_to(fake, "PSID-gbg", 1)]
+    time.sleep(1.0)  # every part of the answer has arrived
+    named = [_strip_reminder(t) for t in _replies_to(fake, "PSID-gbg", 1)]
+    location = wa_message("46700000001", "wamid.gbg", "location", latitude=57.7068,
+                          longitude=11.9689, name="Brunnsparken")
+    assert meta_system.post_webhook(wa_delivery([location]), platform="whatsapp"
+                                    ).status_code == 200
+    texts = [_strip_reminder(t) for t in _replies_to(fake, "46700000001", 1 + len(named))]
+    assert texts[0] == "Platsen du delade ligger i eller nära Göteborgs kommun."
+    # The same answer (WhatsApp's button message folds the line breaks).
+    assert [" ".join(t.split())[:300] for t in texts[1:]] == [
+        " ".join(t.split())[:300] for t in named], "then the normal promise answer"
+    assert "Angered" in texts[1]
+
+
+@pytest.mark.servers
+def test_a_location_at_sea_or_abroad_gets_a_polite_answer(meta_system: MetaSystem) -> None:
+    fake = meta_system.fake
+    for wamid, user, (lat, lon) in (
+        ("wamid.sea", "46700000002", (56.0, 18.5)),  # the Baltic Sea
+        ("wamid.oslo", "46700000003", (59.91, 10.75)),  # Oslo
+    ):
+        location = wa_message(user, wamid, "location", latitude=lat, longitude=lon)
+        assert meta_system.post_webhook(wa_delivery([location]), platform="whatsapp"
+                                        ).status_code == 200
+        (text,) = [_strip_reminder(t) for t in _replies_to(fake, user, 1)]
+        assert text.startswith("Jag kunde inte placera platsen du delade i någon svensk kommun")
+    forged = wa_message("46700000004", "wamid.nan", "location", latitude="NaN", longitude=1e999)
+    assert meta_system.post_webhook(wa_delivery([forged]), platform="whatsapp"
+                                    ).status_code == 200
+    time.sleep(2.0)
+    assert _replies_to(fake, "46700000004", 1, timeout=1) == [], "ignored, no error reply"
+
+
+@pytest.mark.servers
+def test_a_late_agent_reply_goes_out_tagged_after_the_session_expired_or_is_refused(
+    meta_system: MetaSystem,
+) -> None:
+    """30 hours after the citizen's last Messenger message (so Rasa's session has expired
+    too): the agent's reply goes out with HUMAN_AGENT, without a welcome, and so does the
+    next one; at 8 days it is refused and the console learns why."""
+    import aiohttp
+
+    from bot.channels.meta.dedup import SqlDedupStore
+    from bot.handover import service
+    from bot.handover.rasa_link import RasaLink
+    from bot.storage.db import make_session_factory
+
+    fake, user = meta_system.fake, "PSID-late"
+    conversation = f"messenger:{user}"
+    then = time.time() - 30 * 3600
+    events = [
+        {"event": "action", "name": "action_session_start", "timestamp": then},
+        {"event": "session_started", "timestamp": then},
+        {"event": "action", "name": "action_listen", "timestamp": then},
+        {"event": "user", "text": "jag vill prata med en person", "timestamp": then + 1,
+         "input_channel": "messenger",
+         "parse_data": {"intent": {"name": "request_human", "confidence": 1.0},
+                        "entities": []}},
+        {"event": "slot", "name": "handover", "value": "active", "timestamp": then + 2},
+        {"event": "action", "name": "action_listen", "timestamp": then + 3},
+    ]
+    created = requests.post(
+        f"{meta_system.rasa_url}/conversations/{conversation}/tracker/events",
+        params={"token": meta_system.token}, json=events, timeout=30)
+    assert created.status_code == 200, created.text
+    engine = make_engine(meta_system.database_url)
+    with make_session_factory(engine)() as session:
+        ticket = service.open_handover(session, conversation, "messenger", "sv", None, "person")
+        service.claim(session, ticket.id, "anna")
+    store = SqlDedupStore(meta_system.database_url)
+    store.note_message_sync(conversation, datetime.now(timezone.utc) - timedelta(hours=30))
+    link_settings: Any = type("S", (), {"rasa_url": meta_system.rasa_url,
+                                        "rasa_token": meta_system.token})()
+
+    async def send(text: str) -> Any:
+        async with aiohttp.ClientSession() as http:
+            return await RasaLink(link_settings, lambda: http).deliver(conversation, text)
+
+    before = len(fake.sends())
+    assert asyncio.run(send("Hej, Anna här.")).delivered
+    assert asyncio.run(send("Är du kvar?")).delivered, "also after the session restarted"
+    sent = fake.messages()[before:]
+    assert [m["message"]["text"] for m in sent] == [
+        "Polisens kontaktcenter: Hej, Anna här.", "Polisens kontaktcenter: Är du kvar?"]
+    assert all((m["messaging_type"], m["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT") for m in sent)
+
+    store.note_message_sync(conversation, datetime.now(timezone.utc) - timedelta(days=8))
+    refused = asyncio.run(send("Hallå?"))
+    assert (refused.delivered, refused.problem) == (False, "outside_7d")
+    assert len(fake.sends()) == before + 2, "nothing sent that Meta would refuse"
+    engine.dispose()

@@ -4,11 +4,14 @@ un-awaited enter_room loses them), and sessions are the server's to give."""
 from __future__ import annotations
 
 import queue
+from types import SimpleNamespace
 from typing import Any
 
 import requests
 import socketio
 
+from bot.channels.session_token import SessionTokens
+from bot.channels.socketio import SecureSocketIOInput, SocketOutput, reply_language
 from tests.conftest import RunningSystem
 
 
@@ -37,6 +40,18 @@ class Client:
                 texts.append(self.replies.get(timeout=1.5).get("text", ""))
             except queue.Empty:
                 return texts
+
+    def replies_to(self, text: str, session_id: str, language: str = "sv"
+                   ) -> list[dict[str, Any]]:
+        """Every bot_uttered of one turn, whole (as the widget sends: with its language)."""
+        self.sio.emit("user_uttered", {"message": text, "session_id": session_id,
+                                       "metadata": {"language": language}})
+        replies = [self.replies.get(timeout=30)]
+        while True:
+            try:
+                replies.append(self.replies.get(timeout=1.5))
+            except queue.Empty:
+                return replies
 
     def close(self) -> None:
         self.sio.disconnect()
@@ -90,3 +105,78 @@ def test_a_forged_session_id_cannot_join_someone_elses_conversation(
     victim.close()
     assert [e.get("text") for e in _events(system, conversation_id)
             if e["event"] == "user"] == ["hej"]
+
+
+def test_every_reply_says_the_language_it_is_written_in(system: RunningSystem) -> None:
+    """`lang` on each bot_uttered, so the widget marks English replies on a Swedish page."""
+    client = Client(system.rasa_url)
+    token = client.start()
+    swedish = client.replies_to("hej", token)
+    assert swedish and {r.get("lang") for r in swedish} == {"sv"}, swedish
+    english = client.replies_to("hello, what can you help me with?", token)
+    assert {r.get("lang") for r in english} == {"en"}, english
+    assert any("help" in r.get("text", "").lower() for r in english)
+    client.close()
+    again = Client(system.rasa_url)
+    resumed = again.start(token)
+    kept = again.replies_to("ok", resumed)  # no evidence: the conversation stays English
+    again.close()
+    assert {r.get("lang") for r in kept} == {"en"}, kept
+
+
+def test_a_reply_names_its_language_by_metadata_or_by_its_response_variant() -> None:
+    assert reply_language({"text": "Hi", "language": "en-GB"}) == "en"
+    english_variant = {"text": "Hi", "utter_action": "utter_greet",
+                       "condition": [{"type": "slot", "name": "language", "value": "en"}]}
+    assert reply_language(english_variant) == "en"
+    assert reply_language({"text": "Hej", "utter_action": "utter_greet"}) is None
+    assert reply_language({"text": "x", "language": "fi", "condition": "garbage"}) is None
+
+
+class FakeSio:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    async def emit(self, event: str, data: Any, room: str | None = None) -> None:
+        self.sent.append(data)
+
+
+class FakeTrackers:
+    def __init__(self, slots: dict[str, dict[str, Any]]) -> None:
+        self.slots = slots
+        self.asked: list[str] = []
+
+    async def retrieve(self, sender_id: str) -> Any:
+        self.asked.append(sender_id)
+        if sender_id not in self.slots:
+            return None
+        return SimpleNamespace(get_slot=self.slots[sender_id].get)
+
+
+async def test_every_message_of_a_reply_carries_lang_and_the_fallback_is_the_conversations(
+        ) -> None:
+    channel = SecureSocketIOInput(SessionTokens(b"k"), [])
+    trackers = FakeTrackers({"known": {"language": "en"}})
+    channel.app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(
+        tracker_store=trackers)))
+    sio = FakeSio()
+    output = SocketOutput(sio, "bot_uttered", channel.language_of)  # type: ignore[arg-type]
+    await output.send_response("known", {"text": "One.\n\nTwo."})  # split in two
+    await output.send_response("known", {"text": "Pick", "buttons": [
+        {"title": "A", "payload": "/a"}], "custom": {"upload": {"max_files": 4}}})
+    await output.send_response("known", {"text": "Hej", "language": "sv",
+                                         "custom": {"agent": True}})
+    await output.send_response("new", {"custom": {"handover": {"state": "active"}}})
+    assert [m.get("lang") for m in sio.sent] == ["en", "en", "en", "en", "sv", None]
+    assert sio.sent[3] == {"custom": {"upload": {"max_files": 4}}, "lang": "en"}
+    assert sio.sent[4] == {"text": "Hej", "custom": {"agent": True}, "lang": "sv"}
+    await output.send_response("known", {"text": "Again"})
+    assert trackers.asked == ["known", "new"], "a known language is remembered"
+
+    # A turn: the text's language, else the conversation's, else the channel's metadata.
+    assert await channel._turn_language("known", "ok", {"language": "sv"}) == "en"
+    assert await channel._turn_language("known", "hej hur mår du", {}) == "sv"
+    assert await channel._turn_language("known", "/give_tip", {"language": "en"}) == "sv"
+    assert await channel._turn_language("fresh", "112", {"language": "en"}) == "en"
+    channel.app = None  # no tracker store: nothing breaks
+    assert await channel._turn_language("other", "ok", {}) == "sv"

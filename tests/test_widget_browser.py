@@ -27,11 +27,16 @@ from aiohttp import web
 
 from bot.launcher import free_port
 from bot.settings import PROJECT_ROOT, Settings
+from bot.storage.db import make_engine, make_session_factory
 from bot.storage.migrate import upgrade
+from bot.tips.crypto import TipCipher, generate_key
+from bot.tips.tokens import create_token
+from bot.tips.uploads import PictureStaging
 from bot.web.app import create_app
 from bot.web.keys import SETTINGS
 from bot.web.widget import BANNER_SOURCE, content_security_policy, setup_widget
 from tests.conftest import RunningSystem
+from tests.test_tips_store import PNG
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -747,6 +752,230 @@ def test_the_page_sends_a_strict_csp_and_the_widget_runs_under_it(tab: Tab,
     tab.say("hej")
     tab.wait_idle()
     assert tab.csp_violations() == []
+
+
+# ------------------------------------------------------- pictures for a tip, languages
+
+UPLOAD_SPEC = {"accept": "image/jpeg,image/png,image/gif", "max_files": 4,
+               "max_bytes": 10 * 1024 * 1024}
+
+
+def _png_file(path: Path, seed: int) -> Path:
+    """A small PNG the server accepts; `seed` makes each one's bytes (and SHA-256) differ."""
+    path.write_bytes(PNG[:-12] + b"\x00" * seed + PNG[-12:])
+    return path
+
+
+def _staged(system: RunningSystem, conversation: str) -> list[Any]:
+    engine = make_engine(system.settings.database_url)
+    try:
+        return PictureStaging(make_session_factory(engine), TipCipher([generate_key()])
+                              ).staged(conversation)
+    finally:
+        engine.dispose()
+
+
+def _needs_the_web_service(tab: Tab, system: RunningSystem) -> None:
+    if tab.site != f"http://127.0.0.1:{system.settings.web_port}":
+        pytest.fail("the upload needs the system's web service (create_app) behind the page")
+
+
+def _upload_control(tab: Tab) -> Any:
+    return tab.page.get_by_label(re.compile("^(Bifoga bilder|Attach pictures)$"))
+
+
+def test_replies_and_messages_are_marked_with_their_language(tab: Tab) -> None:
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    assert tab.shadow("[...root.querySelectorAll('.msg')].map(m => m.lang)") == \
+        ["sv"] * tab.page.locator(".msg").count()
+    tab.say("hello, what can you help me with?")
+    tab.wait_idle()
+    user = tab.page.locator(".msg.user").last
+    assert user.get_attribute("lang") == "sv", "the widget's language when it was sent"
+    reply = tab.page.locator(".msg.bot").last
+    assert reply.get_attribute("lang") == "en", "an English reply on a Swedish page"
+    assert reply.locator(".who").get_attribute("lang") == "sv", "the label is the interface's"
+    spoken = tab.shadow("[...root.querySelectorAll('[aria-live] span[lang=en]')]"
+                        ".map(s => s.textContent)")
+    assert spoken, "the announcement is marked English too"
+    tab.page.get_by_role("button", name="In English").click()
+    assert tab.page.locator(".msg.user").first.get_attribute("lang") == "sv"
+    assert reply.locator(".who").get_attribute("lang") == "en"
+    tab.say("tack")
+    tab.wait_idle()
+    assert tab.page.locator(".msg.user").last.get_attribute("lang") == "en"
+    assert tab.page.locator(".msg.bot").last.get_attribute("lang") == "sv"
+
+
+def test_a_tip_with_two_pictures_attached_with_the_keyboard_only(
+        tab: Tab, system: RunningSystem, tmp_path: Path) -> None:
+    _needs_the_web_service(tab, system)
+    pictures = [_png_file(tmp_path / "gatan.png", 1), _png_file(tmp_path / "bilen.png", 2)]
+    tab.open_demo()
+    _tab_to(tab, lambda f: f.startswith("launcher|"))
+    tab.page.keyboard.press("Enter")
+    tab.wait_ready()
+
+    def answer(text: str) -> None:
+        tab.page.keyboard.type(text)
+        tab.page.keyboard.press("Enter")
+        tab.wait_idle()
+
+    def choose(title: str) -> None:
+        _tab_to(tab, lambda f: f == f"choice|{title}", key="Shift+Tab")
+        tab.page.keyboard.press("Enter")
+        tab.wait_idle()
+
+    answer("hej")
+    choose("Lämna tips")
+    answer("En man säljer narkotika vid busshållplatsen")
+    answer("varje fredag kväll")
+    answer("Vid busshållplatsen på Storgatan i Gävle")
+    choose("Jag såg det själv")
+    control = _upload_control(tab)
+    control.wait_for(state="attached")
+    assert tab.page.locator(".attach").is_visible()
+    assert control.get_attribute("type") == "file" and control.get_attribute("multiple") == ""
+    assert control.get_attribute("accept") == "image/jpeg,image/png,image/gif"
+    assert "Högst 4 bilder, 10 MB tillsammans" in tab.page.locator(".hint").inner_text()
+    assert tab.axe() == [], "the upload control"
+
+    focused = _tab_to(tab, lambda f: f.startswith("pc-file|"), key="Shift+Tab")
+    assert focused == "pc-file|"
+    assert tab.shadow("getComputedStyle(root.querySelector('.pick')).outlineStyle") == "solid", \
+        "the label button shows the input's keyboard focus"
+    with tab.page.expect_file_chooser() as chooser:
+        tab.page.keyboard.press("Enter")
+    chooser.value.set_files([str(p) for p in pictures])
+    tab.page.locator(".msg.user", has_text="Skickade 2 bilder").wait_for()
+    tab.wait_idle()
+    assert "/pictures_added" in _sent_user_texts(tab)
+    assert tab.page.locator(".files li").all_inner_texts() == [
+        "gatan.png: mottagen", "bilen.png: mottagen"]
+    assert "2 bilder mottagna." in tab.shadow("root.querySelector('[aria-live]').textContent")
+    conversation = tab.token().split(".")[0]
+    assert [p.content_type for p in _staged(system, conversation)] == ["image/png"] * 2
+    assert "2 bilder" in "\n".join(tab.bot_texts()[-2:])
+
+    choose("Klar")
+    assert tab.page.locator(".attach").is_hidden(), "the flow moved on"
+    choose("Vara anonym")
+    assert "Bilder: 2" in tab.bot_texts()[-1], "the summary counts the staged pictures"
+    choose("Skicka")
+    reference = re.search(r"T-[A-Z0-9]{4}-[A-Z0-9]{4}", "\n".join(tab.bot_texts()))
+    assert reference, tab.bot_texts()[-3:]
+    engine = make_engine(system.settings.database_url)
+    try:
+        token = create_token(engine, "widget-test")
+    finally:
+        engine.dispose()
+    reply = requests.get(f"{tab.site}/api/tips/{reference.group(0)}", timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200, reply.text
+    tip = reply.json()
+    assert [(a["content_type"], a["size"]) for a in tip["attachments"]] == [
+        ("image/png", p.stat().st_size) for p in pictures]
+    assert tip["channel"] == "socketio" and tip["anonymous"] is True
+    for attachment, picture in zip(tip["attachments"], pictures, strict=True):
+        got = requests.get(tab.site + attachment["url"], timeout=10,
+                           headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 200 and got.content == picture.read_bytes()
+    assert _staged(system, conversation) == [], "the pictures moved into the tip"
+
+
+def test_the_upload_control_checks_files_and_shows_each_ones_fate(
+        tab: Tab, system: RunningSystem, tmp_path: Path) -> None:
+    """Against a stub bot message asking for pictures (no tip form needed): checks in the
+    browser, refusals from the server with their reasons, the announcement, and the turn
+    that hides the control."""
+    _needs_the_web_service(tab, system)
+    held: list[str] = []
+    servers: list[Any] = []
+
+    def handler(ws: Any) -> None:  # forwards both ways, but holds "/pictures_added"
+        server = ws.connect_to_server()
+        servers.append(server)
+        tab.routes.append(ws)
+        server.on_message(ws.send)
+        ws.on_message(lambda m: held.append(m) if "/pictures_added" in str(m)
+                      else server.send(m))
+
+    tab.page.route_web_socket(re.compile(r"/socket\.io/"), handler)
+
+    def inject(message: dict[str, Any]) -> None:
+        tab.routes[-1].send("42" + json.dumps(["bot_uttered", message]))
+
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    inject({"text": "Har du bilder? Skicka dem här.",
+            "custom": {"upload": {**UPLOAD_SPEC, "max_files": 3}}, "lang": "sv"})
+    control = _upload_control(tab)
+    control.wait_for(state="attached")
+    assert tab.axe() == [], "the upload control, before a choice"
+    fake = tmp_path / "falsk.png"
+    fake.write_bytes(b"this is not a png at all")
+    notes = tmp_path / "anteckning.txt"
+    notes.write_text("text", encoding="utf-8")
+    files = [_png_file(tmp_path / "a.png", 3), fake, notes, _png_file(tmp_path / "b.png", 4),
+             _png_file(tmp_path / "c.png", 5)]
+    control.set_input_files([str(f) for f in files])
+    tab.page.locator(".msg.user", has_text="Skickade 2 bilder").wait_for()
+    for _ in range(100):
+        if held:
+            break
+        tab.page.wait_for_timeout(100)
+    assert len(held) == 1, "the widget told the bot, once"
+    items = tab.page.locator(".files li")
+    assert items.all_inner_texts()[0] == "a.png: mottagen"
+    assert items.all_inner_texts()[3] == "b.png: mottagen"
+    assert items.nth(1).inner_text().startswith("falsk.png: inte skickad: Fil ")
+    assert "JPEG, PNG eller GIF" in items.nth(1).inner_text(), "the server's reason"
+    assert items.nth(2).inner_text() == \
+        "anteckning.txt: inte skickad: Filen är inte en bild av rätt sort."
+    assert items.nth(4).inner_text() == "c.png: inte skickad: Du kan skicka högst 3 bilder."
+    assert items.nth(1).get_attribute("class") == "err"
+    spoken = tab.shadow("root.querySelector('[aria-live]').textContent")
+    assert "2 bilder mottagna. 3 bilder kunde inte skickas." in spoken and "c.png" in spoken
+    conversation = tab.token().split(".")[0]
+    assert len(_staged(system, conversation)) == 2
+    tab.page.get_by_role("button", name="In English").click()
+    assert items.nth(4).inner_text() == "c.png: not sent: You can send at most 3 pictures."
+    assert items.nth(0).inner_text() == "a.png: received"
+    assert tab.axe() == [], "the upload control with results and errors"
+    servers[-1].send(held[0])
+    tab.wait_idle()
+    assert tab.page.locator(".attach").is_hidden(), \
+        "the bot's turn after /pictures_added did not ask again: the control is gone"
+    assert tab.page.locator(".files li").count() == 0
+
+
+def test_an_upload_without_a_valid_session_is_refused_in_the_page(
+        tab: Tab, system: RunningSystem, tmp_path: Path) -> None:
+    _needs_the_web_service(tab, system)
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    inject({"text": "Skicka bilder här.", "custom": {"upload": UPLOAD_SPEC}})
+    _upload_control(tab).wait_for(state="attached")
+    conversation, expiry, signature = tab.token().split(".")
+    forged = f"{conversation}.{int(expiry) + 60}.{signature}"
+    tab.page.route("**/widget/upload", lambda route: route.continue_(
+        headers={**route.request.headers, "authorization": f"Bearer {forged}"}))
+    tab.page.get_by_role("button", name="In English").click()
+    _upload_control(tab).set_input_files([str(_png_file(tmp_path / "d.png", 6))])
+    tab.page.locator(".files li.err").wait_for()
+    assert tab.page.locator(".files li").inner_text() == (
+        "d.png: not sent: The picture could not be received: the chat session is no longer "
+        "valid. Reload the page and try again.")
+    assert "1 picture could not be sent." in tab.shadow(
+        "root.querySelector('[aria-live]').textContent")
+    assert "/pictures_added" not in _sent_user_texts(tab)
+    assert _staged(system, conversation) == []
 
 
 # ----------------------------------------------------------- the routes, without a browser

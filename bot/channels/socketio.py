@@ -5,42 +5,99 @@ Differences from Rasa's stock channel:
   clients send it back as `session_id` to resume); a client cannot join another conversation;
 - `enter_room` is awaited: with today's python-socketio it is a coroutine, and the stock
   channel's un-awaited call leaves the client outside its room, so replies are lost;
-- input is cleaned like every other channel's and the text is never logged.
+- input is cleaned like every other channel's and the text is never logged;
+- every `bot_uttered` carries `lang` ("sv"/"en"), the language the reply is written in, so
+  the widget can mark it for screen readers (WCAG 3.1.2): the reply's own metadata (an
+  action's `utter_message(language=…)`, or the `language` condition of the domain response
+  variant Rasa chose), else the conversation's current language, which the channel follows
+  the way the `language` slot does (the language detected in each message, else the one it
+  had, else the channel's metadata for a new conversation).
 """
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.hygiene import clean_metadata, clean_text
 from bot.channels.session_token import SessionTokens
+from bot.language import detect_language
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+LANGUAGES = ("sv", "en")
+MAX_REMEMBERED = 10_000
+LanguageOf = Callable[[str], Awaitable["str | None"]]
+"""``language_of(conversation_id)``: the conversation's current language, or None."""
+
+# The language of the reply being sent, for every message it is split into.
+_REPLY_LANGUAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "reply_language", default=None)
+
+
+def normalise_language(value: Any) -> str | None:
+    """'en', 'en-GB', 'SV_se' → 'en'/'sv'; anything else → None."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else None
+
+
+def reply_language(message: dict[str, Any]) -> str | None:
+    """The language a reply itself names: `language` in its metadata, or the `language`
+    condition of the domain response variant it was made from."""
+    named = normalise_language(message.get("language"))
+    if named:
+        return named
+    for condition in message.get("condition") or []:
+        if isinstance(condition, dict) and condition.get("name") == "language":
+            return normalise_language(condition.get("value"))
+    return None
 
 
 class SocketOutput(SocketIOOutput):
     """Rasa's socket.io output, with custom payloads that work: the stock one passes the
     payload's keys as arguments to `emit` and fails. Text with a custom payload (an agent's
-    reply, a handover state) goes out as one message so the client can mark it."""
+    reply, a handover state) goes out as one message so the client can mark it. Every
+    message says the language it is in (`lang`), when known."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str,
+                 language_of: LanguageOf | None = None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.language_of = language_of
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        if message.get("custom") and message.get("text") and not message.get("buttons"):
-            await self._send_message(recipient_id, {"text": message["text"],
-                                                    "custom": message["custom"]})
-            return
-        await super().send_response(recipient_id, message)
+        language = reply_language(message)
+        if language is None and self.language_of is not None:
+            language = await self.language_of(recipient_id)
+        marked = _REPLY_LANGUAGE.set(language)
+        try:
+            if message.get("custom") and message.get("text") and not message.get("buttons"):
+                await self._send_message(recipient_id, {"text": message["text"],
+                                                        "custom": message["custom"]})
+                return
+            await super().send_response(recipient_id, message)
+        finally:
+            _REPLY_LANGUAGE.reset(marked)
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        language = _REPLY_LANGUAGE.get()
+        if language and isinstance(response, dict):
+            response = {**response, "lang": language}
+        await super()._send_message(socket_id, response)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
                                      buttons: list[dict[str, Any]], **kwargs: Any) -> None:
@@ -92,10 +149,56 @@ class SecureSocketIOInput(InputChannel):
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
         self.sio: AsyncServer | None = None
+        self.app: Sanic | None = None
+        # conversation id → its current language, newest last (bounded).
+        self.languages: OrderedDict[str, str] = OrderedDict()
 
     def get_output_channel(self) -> OutputChannel | None:
         """Lets Rasa's HTTP API (`output_channel=latest`) push messages to the citizen."""
-        return SocketOutput(self.sio, self.bot_message_evt) if self.sio else None
+        if self.sio is None:
+            return None
+        return SocketOutput(self.sio, self.bot_message_evt, self.language_of)
+
+    def _remember(self, conversation_id: str, language: str) -> None:
+        self.languages[conversation_id] = language
+        self.languages.move_to_end(conversation_id)
+        while len(self.languages) > MAX_REMEMBERED:
+            self.languages.popitem(last=False)
+
+    async def _stored_language(self, conversation_id: str) -> str | None:
+        """The `language` slot of a conversation this process has not seen yet (after a
+        restart); None for a new conversation or when the tracker store cannot say."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            tracker = await store.retrieve(conversation_id)
+        except Exception as error:  # noqa: BLE001 - the language mark is not worth a failure
+            logger.warning("socketio channel: no tracker for the reply language (%s)",
+                           type(error).__name__)
+            return None
+        return normalise_language(tracker.get_slot("language")) if tracker else None
+
+    async def language_of(self, conversation_id: str) -> str | None:
+        """The conversation's current language, as far as this channel knows it."""
+        known = self.languages.get(conversation_id)
+        if known is None:
+            known = await self._stored_language(conversation_id)
+            if known:
+                self._remember(conversation_id, known)
+        return known
+
+    async def _turn_language(self, conversation_id: str, text: str,
+                             metadata: dict[str, Any]) -> str:
+        """The language the bot answers this message in, found as the `language` slot is:
+        the language of the text (no NLU runs on a "/intent" payload), else the one the
+        conversation had, else the channel's (a new conversation starts in it)."""
+        detected = None if text.startswith("/") else detect_language(text)
+        language = (detected or await self.language_of(conversation_id)
+                    or normalise_language(metadata.get("language")) or LANGUAGES[0])
+        self._remember(conversation_id, language)
+        return language
 
     async def _join(self, sid: str, conversation_id: str) -> str:
         """Bind socket `sid` to a conversation and return the token that resumes it."""
@@ -113,6 +216,10 @@ class SecureSocketIOInput(InputChannel):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins)
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+
+        @webhook.listener("before_server_start")
+        async def remember_app(app: Sanic, _: Any) -> None:
+            self.app = app  # its ctx.agent holds the tracker store (see _stored_language)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -140,7 +247,8 @@ class SecureSocketIOInput(InputChannel):
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)
             if message.truncated:
                 metadata["truncated"] = True
-            output = SocketOutput(sio, self.bot_message_evt)
+            await self._turn_language(conversation_id, message.text, metadata)
+            output = SocketOutput(sio, self.bot_message_evt, self.language_of)
             try:
                 await on_new_message(
                     UserMessage(

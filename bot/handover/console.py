@@ -24,6 +24,7 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,9 +52,12 @@ from bot.handover.keys import (
     HUB,
     ON_CLAIMED,
     ON_CLOSED,
+    OUTSIDE_7D,
+    OUTSIDE_24H,
     SESSIONS,
+    Delivery,
 )
-from bot.handover.models import ACTIVE, CLOSED, STATUSES, WAITING, utcnow
+from bot.handover.models import ACTIVE, CITIZEN, CLOSED, STATUSES, WAITING, utcnow
 from bot.handover.service import (
     AgentReply,
     HandoverError,
@@ -103,6 +107,25 @@ UNDELIVERED = (
     "Svaret kunde inte levereras till medborgaren. Det är sparat som ”Inte levererat”; "
     "försök igen med knappen vid svaret."
 )
+# Meta's messaging windows, said plainly (the channel refused, or Meta did).
+UNDELIVERED_WINDOW = {
+    OUTSIDE_24H: (
+        "Svaret kunde inte levereras: det har gått mer än 24 timmar sedan medborgarens senaste "
+        "meddelande, och då tar kanalen inte emot svar härifrån (WhatsApp tillåter bara "
+        "mallmeddelanden). Svaret är sparat som ”Inte levererat”. Medborgaren måste skriva "
+        "igen först; kontakta hen annars på annat sätt, till exempel genom återuppringning."
+    ),
+    OUTSIDE_7D: (
+        "Svaret kunde inte levereras: det har gått mer än 7 dagar sedan medborgarens senaste "
+        "meddelande, och efter det tar Messenger och Instagram inte emot svar från en "
+        "handläggare heller. Svaret är sparat som ”Inte levererat”. Medborgaren måste skriva "
+        "igen först; kontakta hen annars på annat sätt."
+    ),
+}
+# Meta's windows, counted from the citizen's last message (docs/social-media.md).
+STANDARD_WINDOW_HOURS = 24
+HUMAN_AGENT_WINDOW_HOURS = 7 * 24
+PLATFORM_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp"}
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -244,16 +267,54 @@ async def _notify(app: web.Application, key: Any, conversation_id: str) -> None:
         log.exception("handover hook %s failed", key)
 
 
-async def _deliver(app: web.Application, conversation_id: str, text: str) -> bool:
+async def _deliver(app: web.Application, conversation_id: str, text: str) -> Delivery:
     deliver = app.get(DELIVER)
     if deliver is None:
         log.error("no deliver function is set on the app: agent replies cannot reach citizens")
-        return False
+        return Delivery(False)
     try:
-        return bool(await asyncio.wait_for(deliver(conversation_id, text), DELIVER_TIMEOUT))
+        outcome = await asyncio.wait_for(deliver(conversation_id, text), DELIVER_TIMEOUT)
     except Exception:  # noqa: BLE001 - any failure means "not delivered"
         log.exception("delivering an agent reply failed")
-        return False
+        return Delivery(False)
+    return outcome if isinstance(outcome, Delivery) else Delivery(bool(outcome))
+
+
+def window_note(channel: str, last_citizen_message: datetime | None, now: datetime) -> str | None:
+    """What the agent must know before replying on Messenger, Instagram or WhatsApp, where
+    Meta limits replies by the time since the citizen's last message; None when nothing."""
+    platform = PLATFORM_NAMES.get(channel)
+    if platform is None or last_citizen_message is None:
+        return None
+    hours = (now - last_citizen_message).total_seconds() / 3600
+    if hours <= STANDARD_WINDOW_HOURS:
+        return None
+    ago = f"{int(hours)} timmar" if hours < 48 else f"{int(hours // 24)} dagar"
+    if channel == "whatsapp":
+        return (
+            f"Medborgarens senaste meddelande kom för {ago} sedan. WhatsApp tar bara emot svar "
+            "inom 24 timmar efter medborgarens senaste meddelande (därefter bara "
+            "mallmeddelanden), så ett svar härifrån kan inte levereras förrän medborgaren "
+            "skriver igen."
+        )
+    if hours <= HUMAN_AGENT_WINDOW_HOURS:
+        return (
+            f"Medborgarens senaste meddelande kom för {ago} sedan. Ditt svar skickas som "
+            f"handläggarsvar (Metas tagg HUMAN_AGENT), vilket {platform} tillåter i 7 dagar "
+            "efter medborgarens senaste meddelande."
+        )
+    return (
+        f"Medborgarens senaste meddelande kom för {ago} sedan. {platform} tar emot svar från "
+        "en handläggare bara i 7 dagar efter medborgarens senaste meddelande, så ett svar "
+        "härifrån kan inte levereras förrän medborgaren skriver igen."
+    )
+
+
+def _last_citizen_message(handover: Any, transcript: list[Any]) -> datetime | None:
+    """The citizen's latest line, or when the handover began (their request opened it)."""
+    times = [m.created_at for m in transcript if m.kind == CITIZEN]
+    times.append(handover.created_at)
+    return max(t for t in times if t is not None)
 
 
 # --- login and logout -----------------------------------------------------------------------
@@ -381,16 +442,24 @@ async def _conversation_page(
         await _db(
             request.app, record_audit, current.agent.username, "view", "handover", handover_id
         )
+    now = utcnow()
+    handover = data["handover"]
+    note = (
+        window_note(handover.channel, _last_citizen_message(handover, data["transcript"]), now)
+        if handover.status != CLOSED
+        else None
+    )
     page = pages.conversation_page(
         current,
-        data["handover"],
+        handover,
         data["transcript"],
         data["notes"],
         data["tips"],
         _settings(request).queues,
-        utcnow(),
+        now,
         error=error,
         notice=notice,
+        window_note=note,
     )
     return _html(page, status)
 
@@ -465,11 +534,12 @@ async def _send(
 ) -> web.StreamResponse:
     """Deliver a recorded reply and record whether it arrived; a failure is shown to the
     agent on the conversation page and the reply stays retryable."""
-    delivered = await _deliver(request.app, recorded.conversation_id, recorded.text)
-    await _db(request.app, mark_reply_delivered, recorded.id, delivered)
-    if not delivered:
+    delivery = await _deliver(request.app, recorded.conversation_id, recorded.text)
+    await _db(request.app, mark_reply_delivered, recorded.id, delivery.delivered)
+    if not delivery:
+        error = UNDELIVERED_WINDOW.get(delivery.problem or "", UNDELIVERED)
         return await _conversation_page(
-            request, current, handover_id, status=502, error=UNDELIVERED, audit=False
+            request, current, handover_id, status=502, error=error, audit=False
         )
     raise _done(handover_id, "sent")
 

@@ -73,6 +73,13 @@ class HandoverDesk:
             session.commit()
             return ticket
 
+    def in_handover(self, conversation_id: str) -> bool:
+        """Is the conversation waiting for or with a person now (the database decides, not a
+        slot that a failed console call may have left behind)?"""
+        with self.sessions() as session:
+            ticket = service.status_of(session, conversation_id)
+            return ticket is not None and ticket.status in ("waiting", "active")
+
     def cancel(self, conversation_id: str) -> None:
         """The citizen went back to the bot before an agent closed the conversation."""
         with self.sessions() as session:

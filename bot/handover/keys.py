@@ -8,6 +8,7 @@ sets the rest.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy.orm import sessionmaker
@@ -15,10 +16,28 @@ from sqlalchemy.orm import sessionmaker
 from bot.handover.events import EventHub
 from bot.handover.settings import HandoverSettings
 
-Deliver = Callable[[str, str], Awaitable[bool]]
-"""``deliver(conversation_id, text) -> bool``: send an agent's reply to the citizen on the
-channel they use (through Rasa's HTTP API, so it is part of the transcript). True when it
-was delivered; False (or an exception, or no answer within 10 s) marks it undelivered."""
+# Why a reply could not be delivered, when the channel said (Messenger, Instagram, WhatsApp).
+OUTSIDE_24H = "outside_24h"  # the 24-hour window has closed (WhatsApp: templates only)
+OUTSIDE_7D = "outside_7d"  # more than 7 days: not even the HUMAN_AGENT tag is allowed
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a deliver function may answer instead of a bare bool: whether the reply arrived
+    and, if not, why (:data:`OUTSIDE_24H`, :data:`OUTSIDE_7D`, or None when unknown)."""
+
+    delivered: bool
+    problem: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.delivered
+
+
+Deliver = Callable[[str, str], Awaitable["bool | Delivery"]]
+"""``deliver(conversation_id, text) -> bool | Delivery``: send an agent's reply to the
+citizen on the channel they use (through Rasa's HTTP API, so it is part of the transcript).
+True when it was delivered; False (or an exception, or no answer within 10 s) marks it
+undelivered; a :class:`Delivery` can also say why."""
 
 Notify = Callable[[str], Awaitable[None]]
 """``notify(conversation_id)``: called after an agent claims (:data:`ON_CLAIMED`: "an agent

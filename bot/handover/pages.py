@@ -236,6 +236,7 @@ def conversation_page(
     error: str | None = None,
     notice: str | None = None,
     draft: str = "",
+    window_note: str | None = None,
 ) -> str:
     csrf = current.csrf_token
     me = current.agent.username
@@ -287,7 +288,8 @@ def conversation_page(
     reply = ""
     if handover.status == "active" and handover.agent == me:
         reply = (
-            f'<form method="post" action="{h(base)}/reply" class="compose">{csrf_field(csrf)}'
+            (f'<p class="warning" role="status">{h(window_note)}</p>' if window_note else "")
+            + f'<form method="post" action="{h(base)}/reply" class="compose">{csrf_field(csrf)}'
             '<label for="reply-text">Svar till medborgaren</label>'
             f'<textarea id="reply-text" name="text" rows="4" maxlength="4000" required>'
             f"{h(draft)}</textarea>"

@@ -1,6 +1,12 @@
 """How the console reaches the citizen: through Rasa's token-protected HTTP API on
-localhost, so agent replies go out on the citizen's own channel (`output_channel=latest`)
-and become part of the conversation's transcript."""
+localhost, so agent replies go out on the citizen's own channel and become part of the
+conversation's transcript.
+
+The channel is named explicitly for Messenger, Instagram and WhatsApp conversations (their
+ids carry the platform: ``messenger:<PSID>``), because Rasa's ``output_channel=latest`` looks
+only at the latest conversation session: after a session has expired and restarted without
+a citizen message, "latest" finds no channel and Rasa would collect the reply instead of
+sending it — and still answer 200. Other channels use ``latest``."""
 
 from __future__ import annotations
 
@@ -8,11 +14,28 @@ from collections.abc import Callable
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from bot.handover.keys import DELIVER, ON_CLAIMED, ON_CLOSED
+from bot.handover.keys import DELIVER, ON_CLAIMED, ON_CLOSED, OUTSIDE_7D, OUTSIDE_24H, Delivery
 from bot.settings import Settings
 from bot.web.keys import HTTP, SETTINGS
 
 TIMEOUT = ClientTimeout(total=10)
+# Channels whose conversation id starts with "<channel name>:" (bot/channels/meta).
+PREFIXED_CHANNELS = frozenset({"messenger", "instagram", "whatsapp"})
+
+
+def output_channel(conversation_id: str) -> str:
+    """The output channel for Rasa's API: the platform of a Meta conversation, else latest."""
+    prefix, separator, _ = conversation_id.partition(":")
+    return prefix if separator and prefix in PREFIXED_CHANNELS else "latest"
+
+
+def delivery_problem(message: str) -> str | None:
+    """Why Rasa's 500 says a reply could not be delivered (the Meta channels' CannotDeliver)."""
+    if "outside the 7-day" in message:
+        return OUTSIDE_7D
+    if "outside the 24-hour" in message:
+        return OUTSIDE_24H
+    return None
 
 
 class RasaLink:
@@ -20,25 +43,36 @@ class RasaLink:
 
     def __init__(self, settings: Settings, http: Callable[[], ClientSession]) -> None:
         self.base = settings.rasa_url
-        self.params = {"token": settings.rasa_token, "output_channel": "latest"}
+        self.token = settings.rasa_token
         self.http = http
 
-    async def _post(self, path: str, body: object) -> bool:
+    async def _post(self, conversation_id: str, path: str, body: object) -> Delivery:
+        params = {"token": self.token, "output_channel": output_channel(conversation_id)}
         try:
-            async with self.http().post(f"{self.base}{path}", params=self.params, json=body,
-                                      timeout=TIMEOUT) as reply:
-                return reply.status == 200
+            async with self.http().post(f"{self.base}/conversations/{conversation_id}{path}",
+                                        params=params, json=body, timeout=TIMEOUT) as reply:
+                if reply.status == 200:
+                    return Delivery(True)
+                try:
+                    answer = await reply.json(content_type=None)
+                except ValueError:
+                    answer = None
+                message = answer.get("message") if isinstance(answer, dict) else None
+                return Delivery(False, delivery_problem(message if isinstance(message, str)
+                                                        else ""))
         except (ClientError, TimeoutError, OSError):
-            return False
+            return Delivery(False)
 
-    async def execute(self, conversation_id: str, action: str) -> bool:
-        return await self._post(f"/conversations/{conversation_id}/execute", {"name": action})
+    async def execute(self, conversation_id: str, action: str) -> Delivery:
+        return await self._post(conversation_id, "/execute", {"name": action})
 
-    async def deliver(self, conversation_id: str, text: str) -> bool:
+    async def deliver(self, conversation_id: str, text: str) -> Delivery:
         """Put the agent's text in the conversation, then let the bot send it."""
         event = [{"event": "slot", "name": "agent_message", "value": text}]
-        return (await self._post(f"/conversations/{conversation_id}/tracker/events", event)
-                and await self.execute(conversation_id, "action_relay_agent_message"))
+        stored = await self._post(conversation_id, "/tracker/events", event)
+        if not stored:
+            return stored
+        return await self.execute(conversation_id, "action_relay_agent_message")
 
     async def claimed(self, conversation_id: str) -> None:
         await self.execute(conversation_id, "action_handover_claimed")

@@ -282,6 +282,22 @@ def choose_place(options: Sequence[tuple[str, str]], language: str) -> Reply:
                              for label, value in options))
 
 
+def shared_location_near(municipality: str, language: str) -> Reply:
+    """A shared location was placed by its nearest locality: say that it is approximate."""
+    return Reply(f"Platsen du delade ligger i eller nära {municipality}." if language == "sv"
+                 else f"The place you shared is in or near {municipality}.")
+
+
+def shared_location_unplaced(language: str) -> Reply:
+    """A shared location outside Sweden, at sea or too far from any locality."""
+    return Reply("Jag kunde inte placera platsen du delade i någon svensk kommun, den verkar "
+                 "ligga utanför Sverige eller långt från närmaste ort. Skriv namnet på kommunen, "
+                 "orten eller ett postnummer." if language == "sv" else
+                 "I could not place the location you shared in a Swedish municipality: it seems "
+                 "to be outside Sweden or far from the nearest town. Write the name of the "
+                 "municipality, the town or a postcode.")
+
+
 def unknown_place(language: str) -> Reply:
     """The text named no place the index knows."""
     return Reply("Jag hittar inte den platsen. Skriv namnet på kommunen, stadsdelen eller ett "

@@ -91,7 +91,8 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     with _engine(settings) as engine:
         report = reencrypt_all(engine, cipher)
     print(
-        f"Re-encrypted {report.tips} tips and {report.attachments} pictures with the newest key. "
+        f"Re-encrypted {report.tips} tips and {report.attachments} pictures (and "
+        f"{report.staged_pictures} pictures waiting for their tip) with the newest key. "
         "Older keys can be removed once every service runs with the new list."
     )
     return 0
@@ -119,12 +120,16 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """Delete old conversation transcripts and delivered tips (RETENTION_* settings)."""
+    """Delete old transcripts, delivered tips and pictures of unsent tips (RETENTION_*)."""
     settings, tip_settings = _settings()
     with _engine(settings) as engine:
         now = utcnow()
         report = purge(
-            engine, now, tip_settings.retention_transcript_days, tip_settings.retention_tip_days
+            engine,
+            now,
+            tip_settings.retention_transcript_days,
+            tip_settings.retention_tip_days,
+            staged_picture_hours=tip_settings.retention_staged_picture_hours,
         )
         handover = purge_handover(
             engine, now, tip_settings.retention_transcript_days, tip_settings.retention_tip_days

@@ -1,7 +1,8 @@
 """Tables for tips, their pictures, and the staff API's tokens.
 
 They live on the one ``metadata`` of :mod:`bot.storage.models`, which Alembic owns;
-``bot/storage/migrations/versions/0003_tips.py`` creates them.
+``bot/storage/migrations/versions/0003_tips.py`` creates them, ``0006_staged_pictures.py``
+the pictures waiting for their tip.
 
 What a citizen wrote (what, when, where, contact details, picture names and bytes) is stored
 only as Fernet tokens (columns ending in ``_enc``); the columns in the clear are the ones the
@@ -77,6 +78,30 @@ tip_attachments = sa.Table(
     sa.Column("filename_enc", sa.Text, nullable=False),
     sa.Column("data_enc", sa.LargeBinary, nullable=False),
     sa.UniqueConstraint("tip_id", "position", name="uq_tip_attachments_position"),
+)
+
+# Pictures a citizen sent during a conversation, waiting for the tip they belong to
+# (bot/tips/uploads.py). Submitting the tip moves them into tip_attachments; cancelling the
+# tip discards them; `python -m bot purge` deletes those older than
+# RETENTION_STAGED_PICTURE_HOURS. Only what the service needs is in the clear: the
+# conversation (Rasa's sender id), the order, the type and size the bytes proved, and their
+# SHA-256 (so the same picture twice is kept once); the bytes are a Fernet token and no
+# filename a citizen chose is kept at all.
+staged_pictures = sa.Table(
+    "staged_pictures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    # 1, 2, 3 …: unique per conversation, so two pictures arriving at once cannot both take
+    # the last free place (one insert fails and is retried against the other).
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("content_type", sa.String(20), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    _when("created_at", nullable=False, index=True),
+    sa.Column("data_enc", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("conversation_id", "position", name="uq_staged_pictures_position"),
+    sa.UniqueConstraint("conversation_id", "sha256", name="uq_staged_pictures_sha256"),
 )
 
 api_tokens = sa.Table(

@@ -10,7 +10,10 @@ two runs at once only share the work.
   cutting old events never breaks a conversation that is under way.
 - Tips: only those *delivered* to the police's systems, counted from the delivery. A tip
   that is pending or whose delivery failed is never purged: it exists nowhere else.
-- 0 days keeps that kind of data for ever.
+- Staged pictures (:mod:`bot.tips.uploads`): pictures a citizen sent for a tip that was
+  never sent (abandoned, not cancelled: cancelling deletes them at once), counted in hours
+  from their arrival.
+- 0 days (or hours) keeps that kind of data for ever.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.engine import Engine
 from bot.storage.models import events
 from bot.tips.models import DELIVERED, tip_attachments, tips
 from bot.tips.store import as_utc
+from bot.tips.uploads import purge_staged
 
 BATCH = 1000
 
@@ -35,11 +39,12 @@ class PurgeReport:
     events: int = 0
     tips: int = 0
     attachments: int = 0
+    staged_pictures: int = 0
 
     def __str__(self) -> str:
         return (
             f"deleted {self.events} conversation events, {self.tips} delivered tips "
-            f"and {self.attachments} pictures"
+            f"and {self.attachments} pictures, {self.staged_pictures} pictures of unsent tips"
         )
 
 
@@ -81,10 +86,12 @@ def purge(
     transcript_days: int,
     tip_days: int,
     *,
+    staged_picture_hours: int = 0,
     batch_size: int = BATCH,
 ) -> PurgeReport:
-    """Delete transcripts older than `transcript_days` and tips delivered over `tip_days` ago."""
-    if transcript_days < 0 or tip_days < 0:
+    """Delete transcripts older than `transcript_days`, tips delivered over `tip_days` ago
+    and staged pictures that arrived over `staged_picture_hours` ago (0 keeps each)."""
+    if transcript_days < 0 or tip_days < 0 or staged_picture_hours < 0:
         raise ValueError("retention days must be 0 (keep) or more")
     moment = as_utc(now)
     deleted_events = 0
@@ -95,4 +102,9 @@ def purge(
         deleted_tips, deleted_attachments = _purge_tips(
             engine, moment - timedelta(days=tip_days), batch_size
         )
-    return PurgeReport(deleted_events, deleted_tips, deleted_attachments)
+    deleted_staged = 0
+    if staged_picture_hours:
+        deleted_staged = purge_staged(
+            engine, moment - timedelta(hours=staged_picture_hours), batch_size
+        )
+    return PurgeReport(deleted_events, deleted_tips, deleted_attachments, deleted_staged)

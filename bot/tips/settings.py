@@ -17,7 +17,7 @@ from bot.settings import PROJECT_ROOT, SETTINGS, Setting
 
 TIP_NAMES = frozenset({"TIP_ENCRYPTION_KEYS", "TIP_WEBHOOK_URL", "TIP_WEBHOOK_SECRET",
                        "TIP_WEBHOOK_GIVE_UP_HOURS", "RETENTION_TRANSCRIPT_DAYS",
-                       "RETENTION_TIP_DAYS"})
+                       "RETENTION_TIP_DAYS", "RETENTION_STAGED_PICTURE_HOURS"})
 TIP_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.name in TIP_NAMES)
 
 KEY_FILE = Path("var") / "tip-encryption.keys"
@@ -51,6 +51,7 @@ class TipSettings:
     webhook_give_up: timedelta = timedelta(hours=72)
     retention_transcript_days: int = 30
     retention_tip_days: int = 90
+    retention_staged_picture_hours: int = 24
 
     def __post_init__(self) -> None:
         # Fail at start-up, not at the first tip: a half-configured webhook would otherwise
@@ -69,7 +70,8 @@ class TipSettings:
         return (
             f"TipSettings(keys={len(self.encryption_keys)}, key_file={str(self.key_file)!r}, "
             f"webhook_url={self.webhook_url!r}, retention_transcript_days="
-            f"{self.retention_transcript_days}, retention_tip_days={self.retention_tip_days})"
+            f"{self.retention_transcript_days}, retention_tip_days={self.retention_tip_days}, "
+            f"retention_staged_picture_hours={self.retention_staged_picture_hours})"
         )
 
     @classmethod
@@ -85,6 +87,9 @@ class TipSettings:
             webhook_give_up=timedelta(hours=_non_negative_int(environ, give_up)),
             retention_transcript_days=_non_negative_int(environ, "RETENTION_TRANSCRIPT_DAYS"),
             retention_tip_days=_non_negative_int(environ, "RETENTION_TIP_DAYS"),
+            retention_staged_picture_hours=_non_negative_int(
+                environ, "RETENTION_STAGED_PICTURE_HOURS"
+            ),
         )
 
 

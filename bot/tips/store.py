@@ -12,6 +12,9 @@ Two promises to the citizen rest on :func:`submit`:
   reconnect gets the first tip's reference back and stores nothing new, even when the two
   attempts race each other.
 
+Pictures a citizen sent during the conversation wait in ``staged_pictures``
+(:mod:`bot.tips.uploads`); :func:`submit` moves them to the tip in the tip's transaction.
+
 Reads decrypt; decrypted values are handed to the caller and never logged here.
 """
 
@@ -32,8 +35,9 @@ from sqlalchemy.orm import sessionmaker
 from bot.tips import pii
 from bot.tips.crypto import InvalidToken, TipCipher
 from bot.tips.draft import TipDraft
-from bot.tips.models import PENDING, tip_attachments, tips
+from bot.tips.models import PENDING, staged_pictures, tip_attachments, tips
 from bot.tips.reference import new_reference as _new_reference
+from bot.tips.uploads import take_into_tip
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +141,16 @@ def submit(
     cipher: TipCipher,
     now: datetime | None = None,
     new_reference: Callable[[], str] = _new_reference,
+    staged_conversation: str | None = None,
 ) -> SubmitResult:
     """Store `draft` in one transaction and return its reference once committed.
 
     A repeat with the same `idempotency_key` returns the first tip's reference and stores
     nothing. Raises TipNotStored on any failure to commit (the caller must then not show a
-    reference). Blocking: call it from an executor in async code.
+    reference). With `staged_conversation` the pictures that conversation staged
+    (:mod:`bot.tips.uploads`) become the tip's attachments after the draft's own, and leave
+    the staging table in the same transaction. Blocking: call it from an executor in async
+    code.
     """
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise ValueError(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
@@ -177,6 +185,9 @@ def submit(
                 tip_id = result.inserted_primary_key[0]
                 for attachment in attachments:
                     session.execute(tip_attachments.insert().values(tip_id=tip_id, **attachment))
+                if staged_conversation:
+                    take_into_tip(session, staged_conversation, tip_id, len(attachments) + 1,
+                                  cipher)
             log.info("tip %s stored", reference)
             return SubmitResult(reference, True, created_at)
         except IntegrityError:
@@ -428,6 +439,7 @@ class RotationReport:
 
     tips: int
     attachments: int
+    staged_pictures: int = 0
 
 
 _TIP_TEXT = ("what_enc", "when_enc", "where_enc", "contact_enc")
@@ -491,5 +503,8 @@ def reencrypt_all(engine: Engine, cipher: TipCipher, *, batch_size: int = 100) -
             ("filename_enc",),
             ("data_enc",),
             max(1, batch_size // 10),
+        ),
+        staged_pictures=_rotate_table(
+            engine, cipher, staged_pictures, (), ("data_enc",), max(1, batch_size // 10)
         ),
     )

@@ -18,6 +18,7 @@ from bot.tips.api import install as install_tips
 from bot.tips.settings import TipSettings
 from bot.web.keys import ENGINE, HTTP, SETTINGS
 from bot.web.routes import routes
+from bot.web.upload import setup_upload
 from bot.web.widget import BANNER_SOURCE, setup_widget
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, handover: HandoverSettings | None = None
     setup_console(app, handover)
     install_rasa_link(app)
     setup_widget(app)
+    setup_upload(app)
     app[BANNER_SOURCE] = lambda: _banner(app)
     app.add_routes(routes)
     return app

@@ -349,8 +349,11 @@ så att vi kan åtgärda dem.</p>
 <ul>
 <li>använda hela chatten med bara tangentbordet: öppna, skriva, välja svarsalternativ,
 följa länkar och stänga;</li>
-<li>använda skärmläsare: nya meddelanden läses upp en gång, och alla knappar och fält har
-namn på svenska och engelska;</li>
+<li>använda skärmläsare: nya meddelanden läses upp en gång, varje meddelande är märkt med
+det språk det är skrivet på (så att ett svar på engelska läses med engelsk röst), och alla
+knappar och fält har namn på svenska och engelska;</li>
+<li>bifoga bilder till ett tips med bara tangentbordet; för varje bild visas och läses upp om
+den togs emot, och annars varför inte;</li>
 <li>förstora texten till 400 procent och använda en skärm som är 320 pixlar bred utan att
 något försvinner;</li>
 <li>välja minskad rörelse i ditt operativsystem, så stängs animeringar av;</li>
@@ -360,11 +363,8 @@ gånger. Chatten töms från enheten och sidan byts mot en neutral sida.</li>
 </ul>
 
 <h2>Kända brister</h2>
-<ul>
-<li>Assistentens svar är inte märkta med språk. Om du skriver på engelska när chatten är på
-svenska kan en skärmläsare läsa svaret med svensk röst.</li>
-<li>Det går ännu inte att skicka bilder i chatten.</li>
-</ul>
+<p>Vi känner inte till några brister i chatten just nu. Hittar du en vill vi gärna veta det:
+använd formuläret nedan.</p>
 
 <h2>Vad kan du göra om du inte kan använda chatten?</h2>
 <p>Ring polisen på 114 14 (dygnet runt). Vid nödläge: ring 112. Har du en hörsel- eller
@@ -401,8 +401,9 @@ synpunkter kan du kontakta <a href="https://www.digg.se/">Digg</a>.</p>
 <h2>Hur vi testat tjänsten</h2>
 <p>Vi testar chatten automatiskt vid varje ändring: med verktyget axe-core mot WCAG 2.1 nivå
 A och AA i stängt och öppet läge, under ett samtal och när samtalet kopplats till
-kontaktcenter, och med ett test där hela samtalet förs med bara tangentbordet. Vi har ännu
-inte testat med användare av skärmläsare.</p>
+kontaktcenter, med ett test där hela samtalet förs med bara tangentbordet och med ett där ett
+tips med två bilder lämnas med bara tangentbordet. Vi har ännu inte testat med användare av
+skärmläsare.</p>
 
 <section id="english" lang="en" aria-labelledby="english-title">
 <h2 id="english-title">Accessibility statement (English)</h2>
@@ -412,16 +413,16 @@ law on accessible digital public services (2018:1937) requires.</p>
 <ul>
 <li>The whole chat works with the keyboard alone; focus moves into the chat when you open it
 and back to the chat button when you close it.</li>
-<li>New messages are read out once by screen readers; controls are named in Swedish and
-English.</li>
+<li>New messages are read out once by screen readers and each one is marked with the
+language it is written in; controls are named in Swedish and English.</li>
+<li>Pictures can be attached to a tip with the keyboard alone; whether each one arrived, or
+why not, is shown and read out.</li>
 <li>The chat reflows at 400% zoom and at 320 pixels width, follows your reduced-motion
 setting and has no time limits.</li>
 <li>Quick exit: the <strong>Quick exit</strong> button, or Esc pressed twice, clears the
 chat from your device and replaces the page with a neutral one.</li>
 </ul>
-<p>Known issues: the assistant's replies are not marked with their language, so a screen
-reader may read an English reply with a Swedish voice when the chat is set to Swedish;
-sending pictures is not available yet.</p>
+<p>Known issues: none that we know of at the moment. Please tell us if you find one.</p>
 <p>If you cannot use the chat, call the police on 114 14 (or 112 in an emergency). To report
 an accessibility problem, use <a href="#rapportera">the form above</a> (you may write in
 English). If you are not satisfied with how we handle your report, contact the Agency for

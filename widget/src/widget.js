@@ -10,11 +10,13 @@
  *   data-exit-url    where quick exit goes; default: <script origin>/exit
  *   data-banner-url  the staff's emergency banner (JSON {"text": ...}); default: <origin>/widget/banner
  *   data-statement-url  the accessibility statement; default: <origin>/tillganglighet
+ *   data-upload-url  where pictures for a tip go; default: <origin>/widget/upload
  *
  * Protocol: socket.io v5 over engine.io v4, WebSocket transport only (a small client below
  * instead of the 40+ KB official one). Events: session_request / session_confirm (signed
  * token kept in sessionStorage), user_uttered (with an ack, so queued messages go one at a
- * time, in order) and bot_uttered.
+ * time, in order) and bot_uttered. Pictures go over HTTP (POST, one per request, with the
+ * session token as bearer token) when a bot message asks for them (custom.upload).
  */
 (function () {
   'use strict';
@@ -30,6 +32,7 @@
   var exitUrl = data.exitUrl || origin + '/exit';
   var bannerUrl = data.bannerUrl || origin + '/widget/banner';
   var statementUrl = data.statementUrl || origin + '/tillganglighet';
+  var uploadUrl = data.uploadUrl || origin + '/widget/upload';
   var cssUrl = new URL('widget.css?v=__CSS_HASH__', base).href;
 
   var KEY = 'polisen-chat.';
@@ -78,7 +81,20 @@
       fresh: 'Ett nytt samtal har startat.',
       cleared: 'Historiken är rensad.',
       transcript: 'Samtal med Polisens digitala assistent',
-      file: 'polisen-chatt-'
+      file: 'polisen-chatt-',
+      attach: 'Bifoga bilder',
+      attachHint: '{t}. Högst {n} bilder, {mb} MB tillsammans.',
+      or: ' eller ',
+      uploading: 'skickas …',
+      received: 'mottagen',
+      notSent: 'inte skickad: ',
+      badType: 'Filen är inte en bild av rätt sort.',
+      tooMany: 'Du kan skicka högst {n} bilder.',
+      tooBig: 'Bilderna får vara högst {mb} MB tillsammans.',
+      failed: 'Bilden kunde inte skickas. Försök igen.',
+      gotPics: ['{n} bild mottagen.', '{n} bilder mottagna.'],
+      lostPics: ['{n} bild kunde inte skickas.', '{n} bilder kunde inte skickas.'],
+      sentPics: ['Skickade {n} bild', 'Skickade {n} bilder']
     },
     en: {
       launcher: 'Chat with the police',
@@ -120,7 +136,20 @@
       fresh: 'A new conversation has started.',
       cleared: 'The history has been cleared.',
       transcript: "Conversation with the Swedish Police's digital assistant",
-      file: 'police-chat-'
+      file: 'police-chat-',
+      attach: 'Attach pictures',
+      attachHint: '{t}. At most {n} pictures, {mb} MB together.',
+      or: ' or ',
+      uploading: 'uploading …',
+      received: 'received',
+      notSent: 'not sent: ',
+      badType: 'The file is not a picture of the right kind.',
+      tooMany: 'You can send at most {n} pictures.',
+      tooBig: 'The pictures can be at most {mb} MB together.',
+      failed: 'The picture could not be sent. Please try again.',
+      gotPics: ['{n} picture received.', '{n} pictures received.'],
+      lostPics: ['{n} picture could not be sent.', '{n} pictures could not be sent.'],
+      sentPics: ['Sent {n} picture', 'Sent {n} pictures']
     }
   };
 
@@ -169,14 +198,33 @@
     log: store.get('log', []),
     outbox: store.get('outbox', []),
     handover: store.get('handover', null),
+    upload: store.get('upload', null),
+    pics: store.get('pics', []),
     open: store.get('open', false),
     unread: false,
+    clang: null,
     ready: false,
     inflight: null,
     seq: store.get('seq', 0)
   };
 
   function t(key) { return TEXTS[state.lang][key]; }
+
+  // A reload in the middle of an upload: that picture's answer never arrived.
+  state.pics.forEach(function (p) { if (p.s === 'up') p.s = 'err'; });
+
+  /** A text with {name} filled in; a [one, many] pair is chosen by n. */
+  function tf(key, v) {
+    var s = t(key);
+    if (typeof s !== 'string') s = s[v.n === 1 ? 0 : 1];
+    return s.replace(/\{(\w+)\}/g, function (_, k) { return String(v[k]); });
+  }
+
+  /** 'sv' or 'en' from a language tag ('en-GB'); null for anything else. */
+  function langOf(v) {
+    var l = typeof v === 'string' ? v.slice(0, 2).toLowerCase() : '';
+    return l === 'sv' || l === 'en' ? l : null;
+  }
 
   /* -------------------------------------------------------------------- dom */
 
@@ -210,7 +258,7 @@
 
   function anchor(href, label) {
     return h('a', { href: href, target: '_blank', rel: 'noopener noreferrer' },
-      [label, h('span', { class: 'vh', text: t('newWindow') })]);
+      [label, h('span', { class: 'vh', lang: state.lang, text: t('newWindow') })]);
   }
 
   /** Text with [label](url) and bare http(s) URLs made into links; the rest stays text. */
@@ -272,11 +320,18 @@
     autocomplete: 'off' });
   var inputLabel = h('label', { for: 'pc-input', class: 'label' });
   var sendBtn = h('button', { type: 'submit', class: 'send' });
-  // Extension point: the picture upload for tips (jpeg/png/gif, at most 4, 10 MB) goes in
-  // this slot, shown when a bot message asks for it (see handleBot: `custom.upload`).
-  var attachSlot = h('div', { class: 'attach', hidden: true });
-  var form = h('form', { class: 'compose' }, [inputLabel, h('div', { class: 'row' },
-    [input, attachSlot, sendBtn])]);
+  // The picture upload for a tip, shown while the latest bot turn asks for it
+  // (`custom.upload`): a real file input, visually hidden but focusable, named and shown by
+  // its label, which looks like a button.
+  var fileInput = h('input', { type: 'file', id: 'pc-file', class: 'vh file', multiple: true,
+    'aria-describedby': 'pc-file-hint' });
+  var fileLabel = h('label', { for: 'pc-file', class: 'pick' });
+  var fileHint = h('p', { id: 'pc-file-hint', class: 'hint' });
+  var fileList = h('ul', { class: 'files' });
+  var attachSlot = h('div', { class: 'attach', hidden: true },
+    [fileInput, fileLabel, fileHint, fileList]);
+  var form = h('form', { class: 'compose' }, [attachSlot, inputLabel, h('div', { class: 'row' },
+    [input, sendBtn])]);
   var statementLink = h('a', { href: safeUrl(statementUrl) || origin + '/tillganglighet',
     class: 'statement' });
   var panel = h('section', { id: 'pc-panel', class: 'panel', role: 'dialog',
@@ -321,6 +376,7 @@
     inputLabel.textContent = t('input');
     sendBtn.textContent = t('send');
     statementLink.textContent = t('statement');
+    renderAttach();
     renderHandover();
     renderStatus();
   }
@@ -333,9 +389,12 @@
     store.set('outbox', state.outbox);
   }
 
-  function announce(text) {
+  /** Say `text` once through the live region; `prefix` (who) is in the interface language,
+   * `text` in `lang` (the message's). */
+  function announce(text, lang, prefix) {
     if (!text) return;
-    live.appendChild(h('p', { text: text }));
+    live.appendChild(h('p', null, [prefix ? h('span', { text: prefix }) : null,
+      h('span', { lang: lang, text: text })]));
     while (live.childNodes.length > 3) live.removeChild(live.firstChild);
   }
 
@@ -354,11 +413,16 @@
   function renderEntry(e) {
     var body = h('div', { class: 'text' });
     richText(body, e.x || '');
-    var li = h('li', { class: 'msg ' + e.w }, [h('span', { class: 'who', text: whoLabel(e) }),
-      body]);
+    // The message is marked with the language it is written in (WCAG 3.1.2); what the
+    // widget adds (who, "not sent yet") is in the interface language.
+    var li = h('li', { class: 'msg ' + e.w, lang: e.l }, [h('span', { class: 'who',
+      lang: state.lang, text: whoLabel(e) }), body]);
     if (e.i) {
       var src = safeUrl(e.i);
-      if (src) li.appendChild(h('img', { src: src, alt: e.a || t('image'), loading: 'lazy' }));
+      if (src) {
+        li.appendChild(h('img', { src: src, alt: e.a || t('image'), lang: e.a ? null :
+          state.lang, loading: 'lazy' }));
+      }
     }
     if (e.b && e.b.length) {
       var group = h('div', { class: 'choices', role: 'group', 'aria-label': t('choices') });
@@ -371,7 +435,10 @@
       });
       li.appendChild(group);
     }
-    if (e.q) li.appendChild(h('span', { class: 'queued', 'data-q': e.q, text: t('queued') }));
+    if (e.q) {
+      li.appendChild(h('span', { class: 'queued', 'data-q': e.q, lang: state.lang,
+        text: t('queued') }));
+    }
     return li;
   }
 
@@ -390,12 +457,13 @@
   /** Add one entry to the conversation; new bot, agent and note entries are announced once. */
   function add(e) {
     e.d = Date.now();
+    e.l = e.l || state.lang;
     state.log.push(e);
     save();
     logList.appendChild(renderEntry(e));
     scrollDown();
     if (e.w !== 'user') {
-      announce(whoLabel(e) + ': ' + entryText(e));
+      announce(entryText(e), e.l, whoLabel(e) + ': ');
       if (panel.hidden) {
         state.unread = true;
         applyTexts();
@@ -427,13 +495,20 @@
     add({ w: 'note', x: text });
   }
 
-  /** A bot_uttered event: text, buttons/quick replies, links, an image; handover states. */
+  /** A bot_uttered event: text, buttons/quick replies, links, an image; handover states; a
+   * request for pictures; `lang`, the language it is written in. */
   function handleBot(m) {
     if (!m || typeof m !== 'object') return;
     var custom = m.custom && typeof m.custom === 'object' ? m.custom : m;
     if (custom.handover) setHandover(custom.handover);
-    // custom.upload (the tip flow asking for pictures) is the extension point for upload;
-    // until that exists, its text is shown like any other message.
+    var spec = uploadSpec(custom.upload);
+    if (spec) {
+      turnAsked = true;
+      setUpload(spec);
+    }
+    var lang = langOf(m.lang) || langOf(m.metadata && m.metadata.language) ||
+      langOf(m.language);
+    if (lang) state.clang = lang;
     var buttons = [];
     (m.buttons || m.quick_replies || []).forEach(function (b) {
       if (!b || typeof b.title !== 'string') return;
@@ -448,10 +523,144 @@
       m.attachment.payload && m.attachment.payload.src);
     var text = typeof m.text === 'string' ? m.text : '';
     if (!text && !buttons.length && !image) return;
-    var e = { w: custom.agent === true ? 'agent' : 'bot', x: text };
+    var e = { w: custom.agent === true ? 'agent' : 'bot', x: text,
+      l: lang || state.clang || state.lang };
     if (buttons.length) e.b = buttons;
     if (image && safeUrl(image)) e.i = safeUrl(image);
     add(e);
+  }
+
+  /* ---------------------------------------------------------------- pictures */
+
+  var TYPES = { 'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/gif': 'GIF' };
+  var uploading = false;
+  // While a message's turn runs: false until a bot message of that turn asks for pictures.
+  var turnAsked = null;
+
+  /** What a bot message's `custom.upload` asks for, with safe values; null if nothing. */
+  function uploadSpec(u) {
+    if (!u || typeof u !== 'object') return null;
+    var a = String(u.accept || '').toLowerCase().split(',').map(function (x) {
+      return x.trim();
+    }).filter(function (x) { return TYPES[x]; });
+    var n = Math.floor(Number(u.max_files));
+    var b = Math.floor(Number(u.max_bytes));
+    return { a: a.length ? a : Object.keys(TYPES), n: n > 0 ? Math.min(n, 20) : 4,
+      b: b > 0 ? b : 10485760 };
+  }
+
+  function mb(bytes) { return Math.round(bytes / 104857.6) / 10; }
+
+  function savePics() {
+    store.set('upload', state.upload);
+    store.set('pics', state.pics);
+  }
+
+  /** Show the picture control for `spec`, or hide it (null) and forget the list. */
+  function setUpload(spec) {
+    if (!spec && !state.upload) return;
+    state.upload = spec;
+    if (!spec) state.pics = [];
+    savePics();
+    renderAttach();
+  }
+
+  function picStatus(p) {
+    if (p.s === 'ok') return t('received');
+    if (p.s === 'up') return t('uploading');
+    var reason = p.r && typeof p.r[state.lang] === 'string' ? p.r[state.lang] : null;
+    return t('notSent') + (reason || tf(p.k || 'failed', p.v || {}));
+  }
+
+  function renderAttach() {
+    var spec = state.upload;
+    attachSlot.hidden = !spec;
+    while (fileList.firstChild) fileList.removeChild(fileList.firstChild);
+    if (!spec) return;
+    fileInput.setAttribute('accept', spec.a.join(','));
+    fileLabel.textContent = t('attach');
+    var names = spec.a.map(function (x) { return TYPES[x]; });
+    var last = names.pop();
+    fileHint.textContent = tf('attachHint', { t: (names.length ? names.join(', ') + t('or') :
+      '') + last, n: spec.n, mb: mb(spec.b) });
+    state.pics.forEach(function (p) {
+      fileList.appendChild(h('li', { class: p.s === 'err' ? 'err' : null,
+        text: p.f + ': ' + picStatus(p) }));
+    });
+    fileList.hidden = !state.pics.length;
+  }
+
+  /** POST one file; cb(ok, reason) with the server's {sv, en} reason when it refused. */
+  function postPicture(file, cb) {
+    var url = safeUrl(uploadUrl);
+    if (!url || !window.fetch || !state.token) return cb(false, null);
+    fetch(url, { method: 'POST', body: file, credentials: 'omit', headers: {
+      Authorization: 'Bearer ' + state.token,
+      'Content-Type': file.type || 'application/octet-stream',
+      'X-Filename': encodeURIComponent(file.name || '')
+    } }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (b) {
+        cb(r.ok, b && b.reason && typeof b.reason === 'object' ? b.reason : null);
+      });
+    }).catch(function () { cb(false, null); });
+  }
+
+  /** Check the chosen files as the server will, send them one by one, say how it went,
+   * then tell the bot (`/pictures_added`) so the tip form counts what it received. */
+  function uploadFiles(files) {
+    var spec = state.upload;
+    if (!spec || uploading || !files.length) return;
+    var count = 0;
+    var bytes = 0;
+    state.pics.forEach(function (p) {
+      if (p.s === 'ok') {
+        count += 1;
+        bytes += p.z || 0;
+      }
+    });
+    var jobs = [];
+    var fresh = files.map(function (f) {
+      var p = { f: String(f.name || '?').slice(0, 120), s: 'err', z: f.size };
+      if (f.type && spec.a.indexOf(f.type) < 0) p.k = 'badType';
+      else if (count + jobs.length >= spec.n) {
+        p.k = 'tooMany';
+        p.v = { n: spec.n };
+      } else if (bytes + f.size > spec.b) {
+        p.k = 'tooBig';
+        p.v = { mb: mb(spec.b) };
+      } else {
+        p.s = 'up';
+        jobs.push({ f: f, p: p });
+        bytes += f.size;
+      }
+      state.pics.push(p);
+      return p;
+    });
+    uploading = true;
+    fileList.setAttribute('aria-busy', 'true');
+    savePics();
+    renderAttach();
+    (function next() {
+      var job = jobs.shift();
+      if (job) {
+        return postPicture(job.f, function (ok, reason) {
+          job.p.s = ok ? 'ok' : 'err';
+          if (reason) job.p.r = reason;
+          savePics();
+          renderAttach();
+          next();
+        });
+      }
+      uploading = false;
+      fileList.removeAttribute('aria-busy');
+      var got = fresh.filter(function (p) { return p.s === 'ok'; }).length;
+      var lost = fresh.filter(function (p) { return p.s === 'err'; });
+      announce([got ? tf('gotPics', { n: got }) : '', lost.length ?
+        tf('lostPics', { n: lost.length }) : ''].concat(lost.map(function (p) {
+        return p.f + ': ' + picStatus(p);
+      })).filter(Boolean).join(' '), state.lang);
+      if (got) send('/pictures_added', tf('sentPics', { n: got }));
+    })();
   }
 
   /* ------------------------------------------------------------ connection */
@@ -635,7 +844,10 @@
         state.handover = null;
         store.set('handover', null);
         renderHandover();
-        state.outbox.forEach(function (o) { state.log.push({ w: 'user', x: o.show, q: o.id }); });
+        setUpload(null);
+        state.outbox.forEach(function (o) {
+          state.log.push({ w: 'user', x: o.show, q: o.id, l: o.lang });
+        });
         save();
         renderAll();
         add({ w: 'note', x: t('fresh') });
@@ -651,11 +863,15 @@
     if (!state.ready || state.inflight || !state.outbox.length) return;
     var item = state.outbox[0];
     state.inflight = item.id;
+    turnAsked = false;
     typing.hidden = false;
     link.emit('user_uttered', { message: item.text, session_id: state.token,
       metadata: { language: item.lang } }, function () {
       if (state.inflight !== item.id) return;
       state.inflight = null;
+      // The bot's turn is done: a picture request not repeated in it is over.
+      if (turnAsked === false) setUpload(null);
+      turnAsked = null;
       state.outbox = state.outbox.filter(function (o) { return o.id !== item.id; });
       state.log.forEach(function (e) { if (e.q === item.id) delete e.q; });
       save();
@@ -674,7 +890,7 @@
     store.set('seq', state.seq);
     var id = 'm' + state.seq;
     state.outbox.push({ id: id, text: text, show: shown || text, lang: state.lang });
-    add({ w: 'user', x: shown || text, q: id });
+    add({ w: 'user', x: shown || text, q: id, l: state.lang });
     renderStatus();
     flush();
     if (shown) input.focus();
@@ -738,6 +954,7 @@
     save();
     renderAll();
     renderHandover();
+    setUpload(null);
     typing.hidden = true;
     link.restart();
     announce(t('cleared'));
@@ -788,6 +1005,11 @@
     input.value = '';
     send(text);
     input.focus();
+  });
+  fileInput.addEventListener('change', function () {
+    var files = Array.prototype.slice.call(fileInput.files || []);
+    fileInput.value = '';
+    uploadFiles(files);
   });
   input.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {

@@ -23,21 +23,27 @@ Conversation ids are ``<platform>:<platform user id>`` (``messenger:<PSID>``,
 
 What Rasa receives besides the text (metadata): ``language`` ("sv"/"en": the locale Meta
 gave, else guessed from the text), ``attachments`` (``[{"content_type", "size", "sha256"}]``
-for accepted pictures; the bytes went to the attachment sink), ``location``
+for accepted pictures; the bytes were staged for the conversation's tip by the attachment
+sink, and a picture without text arrives as the payload ``/pictures_added``), ``location``
 (``{"lat", "long"}``: a shared location arrives as an EMPTY text with this metadata, because
-hygiene refuses forged intent payloads such as ``/inform_location`` — the dialogue must resolve
-it to an area), and ``truncated`` when the text was cut.
+hygiene refuses forged intent payloads such as ``/inform_location``; the NLU component
+``SharedLocationPlacer`` resolves it to the municipality it is in or near), and ``truncated``
+when the text was cut. Stickers and reactions get no answer; content the assistant cannot
+read gets :data:`CANNOT_READ`. Every message is remembered as the sender's latest, which
+decides how an agent's reply may go out (see :class:`MetaOutput`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -50,20 +56,24 @@ from bot.channels.meta.dedup import DedupStore, make_dedup_store
 from bot.channels.meta.media import (
     AcceptedAttachment,
     AttachmentSink,
-    FileAttachmentSink,
     Refusal,
+    StagingSink,
     receive_attachment,
 )
 from bot.channels.meta.outgoing import (
+    HUMAN_AGENT_TAG,
     GraphClient,
     PlatformSender,
     SendResult,
     SendStatus,
+    agent_reply_plan,
     choices_from_buttons,
 )
 from bot.channels.meta.parse import InboundEvent, Platform, language_from_locale, parse_webhook
 from bot.channels.meta.settings import MetaSettings
 from bot.channels.meta.signature import SIGNATURE_HEADER, answer_handshake, verify_signature
+from bot.tips.draft import Problem
+from bot.tips.uploads import PictureStaging
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +92,30 @@ ATTACHMENT_REFUSED = {
     "sv": "Jag kunde inte ta emot bilden. Skicka en bild i JPEG, PNG eller GIF på högst {mb} MB.",
     "en": "I could not receive the picture. Send a JPEG, PNG or GIF picture of at most {mb} MB.",
 }
+# What Rasa gets for a message that only brought pictures (the tip form counts what is staged).
+PICTURES_ADDED = "/pictures_added"
+# A message the assistant cannot read at all (WhatsApp contacts or "unsupported" content,
+# Messenger's unsupported messages). Stickers and reactions get no answer.
+CANNOT_READ = {
+    "sv": "Jag kan bara läsa text, bilder och delade platser här. Skriv gärna ditt meddelande. "
+    "Vid nödläge, ring 112.",
+    "en": "I can only read text, pictures and shared locations here. Please write your message. "
+    "In an emergency, call 112.",
+}
 CANNOT_ANSWER = {
     "sv": "Assistenten kan inte svara just nu. Ring 114 14, eller 112 vid nödläge.",
     "en": "The assistant cannot answer right now. Call 114 14, or 112 in an emergency.",
 }
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+LastMessage = Callable[[str], Awaitable[datetime | None]]
+
+
+def _is_agent_reply(kwargs: dict[str, Any]) -> bool:
+    """Rasa hands a bot message's `custom` payload to the send methods: the handover relay
+    (actions/handover.py) marks an agent's words with `{"agent": true}`."""
+    custom = kwargs.get("custom")
+    return isinstance(custom, dict) and custom.get("agent") is True
 
 
 class CannotDeliver(Exception):
@@ -97,11 +125,12 @@ class CannotDeliver(Exception):
 
     def __init__(self, result: SendResult) -> None:
         self.result = result
-        reason = (
-            "outside the 24-hour messaging window"
-            if result.cannot_deliver
-            else "the platform refused it"
-        )
+        if result.cannot_deliver and result.window_hours == 168:
+            reason = "outside the 7-day human-agent window"
+        elif result.cannot_deliver:
+            reason = "outside the 24-hour messaging window"
+        else:
+            reason = "the platform refused it"
         super().__init__(
             f"cannot deliver: {reason} (status={result.status.value} code={result.code} "
             f"subcode={result.subcode})"
@@ -153,6 +182,11 @@ class MetaOutput(OutputChannel):
     `raise_on_failure` is for the output channel Rasa's HTTP API uses (agent replies from the
     console): an undelivered reply raises :class:`CannotDeliver` there, so the console sees
     an error instead of a false "delivered". Replies to a citizen's own message never raise.
+
+    An agent's reply (the relay's `{"agent": true}`) is timed from the citizen's last message
+    (`last_message`): a normal reply within 24 hours, the HUMAN_AGENT tag on Messenger and
+    Instagram up to 7 days, otherwise refused without calling Meta. The bot's own replies
+    never carry a tag.
     """
 
     platform: ClassVar[Platform] = Platform.MESSENGER
@@ -165,8 +199,12 @@ class MetaOutput(OutputChannel):
         reminder: Reminder | None = None,
         raise_on_failure: bool = False,
         on_result: Callable[[SendResult], None] | None = None,
+        last_message: LastMessage | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.sender = sender
+        self.last_message = last_message
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.language = language if language in REMINDER else "sv"
         self.reminder = reminder
         self.raise_on_failure = raise_on_failure
@@ -208,8 +246,30 @@ class MetaOutput(OutputChannel):
         if user_id is None:
             self._not_ours()
             return
+        if _is_agent_reply(kwargs):
+            self._record(await self._send_agent_text(user_id, text))
+            return
         text = await self._with_reminder(user_id, text)
         self._record(await self.sender.send_text(user_id, text))
+
+    async def _send_agent_text(self, user_id: str, text: str) -> SendResult:
+        """An agent's words, inside the window the time since the citizen wrote allows."""
+        last = await self.last_message(user_id) if self.last_message is not None else None
+        since = self.clock() - last if last is not None else None
+        plan = agent_reply_plan(self.platform, since)
+        if not plan.allowed:
+            logger.info(
+                "meta send: %s agent reply refused, %d-hour window closed",
+                self.platform.value,
+                plan.window_hours or 0,
+            )
+            return SendResult(SendStatus.OUTSIDE_WINDOW, window_hours=plan.window_hours)
+        result = await self.sender.send_text(user_id, text, tag=plan.tag)
+        if result.cannot_deliver and plan.tag is None and self.platform is not Platform.WHATSAPP:
+            # Meta counts the 24 hours from its own clock (or we never saw the citizen's
+            # message time): the HUMAN_AGENT tag still reaches them within 7 days.
+            result = await self.sender.send_text(user_id, text, tag=HUMAN_AGENT_TAG)
+        return result
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -326,8 +386,8 @@ class MetaInput(InputChannel):
     ) -> None:
         self.settings = settings
         self.dedup = dedup or make_dedup_store(settings.redis_url, settings.database_url)
-        self.attachment_sink = attachment_sink or FileAttachmentSink(
-            settings.attachment_dir, settings.max_attachment_bytes
+        self.attachment_sink = attachment_sink or StagingSink(
+            functools.partial(PictureStaging.from_database, settings.database_url, settings.tips)
         )
         self.graph = graph or GraphClient(
             settings.graph_url,
@@ -360,6 +420,17 @@ class MetaInput(InputChannel):
             language=language,
             reminder=self.reminder if reminder else None,
             raise_on_failure=raise_on_failure,
+            last_message=self.last_message_at,
+        )
+
+    async def last_message_at(self, user_id: str) -> datetime | None:
+        """When this platform's user last wrote (any process saw it), or None if unknown."""
+        return await self.dedup.last_message(conversation_id(self.platform, user_id))
+
+    async def note_message(self, user_id: str, when: datetime | None = None) -> None:
+        """Remember that the user wrote now (or at `when`): it opens the messaging window."""
+        await self.dedup.note_message(
+            conversation_id(self.platform, user_id), when or datetime.now(timezone.utc)
         )
 
     def get_output_channel(self) -> OutputChannel:
@@ -393,6 +464,11 @@ class MetaInput(InputChannel):
         if not await self.dedup.claim(event.dedup_key, self.settings.dedup_ttl_seconds):
             logger.info("%s webhook: duplicate delivery dropped", self.name())
             return
+        await self.note_message(event.sender_id)
+        if event.unreadable:
+            language = language_from_locale(event.locale) or "sv"
+            await self.sender.send_text(event.sender_id, CANNOT_READ[language])
+            return
         message = clean_text(event.payload if event.payload is not None else event.text)
         locale_language = language_from_locale(event.locale)
         # A button's payload ("/give_tip") says nothing about the language; its title does.
@@ -406,11 +482,12 @@ class MetaInput(InputChannel):
         accepted, refused = await self._receive_attachments(event)
         if accepted:
             metadata["attachments"] = [a.as_metadata() for a in accepted]
+            if not message.text:
+                message = dataclasses.replace(message, text=PICTURES_ADDED)
         if event.location is not None:
             metadata["location"] = {"lat": event.location.lat, "long": event.location.long}
-        if refused:
-            mb = max(1, self.settings.max_attachment_bytes // (1024 * 1024))
-            await self.sender.send_text(event.sender_id, ATTACHMENT_REFUSED[language].format(mb=mb))
+        for notice in self._refusal_notices(refused, language):
+            await self.sender.send_text(event.sender_id, notice)
         if not message.text and not accepted and event.location is None:
             return  # nothing left for the assistant (a refused picture was answered above)
         output = self.output(language)
@@ -437,22 +514,38 @@ class MetaInput(InputChannel):
 
     async def _receive_attachments(
         self, event: InboundEvent
-    ) -> tuple[list[AcceptedAttachment], list[Refusal]]:
+    ) -> tuple[list[AcceptedAttachment], list[Refusal | Problem]]:
         accepted: list[AcceptedAttachment] = []
-        refused: list[Refusal] = []
+        refused: list[Refusal | Problem] = []
         for attachment in event.attachments:
             outcome = await receive_attachment(
                 self.sender,
                 attachment,
+                conversation_id=conversation_id(self.platform, event.sender_id),
                 max_bytes=self.settings.max_attachment_bytes,
                 sink=self.attachment_sink,
             )
-            if isinstance(outcome, Refusal):
-                logger.info("%s webhook: attachment refused (%s)", self.name(), outcome.value)
+            if isinstance(outcome, Refusal | Problem):
+                code = outcome.value if isinstance(outcome, Refusal) else outcome.code
+                logger.info("%s webhook: attachment refused (%s)", self.name(), code)
                 refused.append(outcome)
             else:
                 accepted.append(outcome)
         return accepted, refused
+
+    def _refusal_notices(self, refused: list[Refusal | Problem], language: str) -> list[str]:
+        """What to tell the citizen about refused pictures, each reason once: the tip's own
+        reason (too many, too large together, unreadable) or the general one."""
+        mb = max(1, self.settings.max_attachment_bytes // (1024 * 1024))
+        notices: list[str] = []
+        for outcome in refused:
+            if isinstance(outcome, Problem):
+                notice = outcome.text(language)
+            else:
+                notice = ATTACHMENT_REFUSED[language].format(mb=mb)
+            if notice not in notices:
+                notices.append(notice)
+        return notices
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for every queued message (tests; shutdown)."""

@@ -5,6 +5,11 @@ claimed atomically in a store every process shares: Redis ``SET NX EX`` when ``R
 set, else a row with a unique key in the service database. Claims expire, and expired rows are
 purged now and then. If the store cannot be reached the message is handled anyway: a rare
 duplicate answer is better than a citizen's message lost.
+
+The same store remembers when each sender last wrote (:meth:`note_message` /
+:meth:`last_message`), which decides how an agent's reply may go out (24-hour window,
+HUMAN_AGENT tag for 7 days): keyed by a hash of the sender, kept for
+:data:`LAST_MESSAGE_TTL_SECONDS`, in every process.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from bot.storage.db import make_engine
 logger = logging.getLogger(__name__)
 
 MAX_KEY_CHARS = 255
+# Longer than the 7-day HUMAN_AGENT window, so "more than 7 days ago" is known, not guessed.
+LAST_MESSAGE_TTL_SECONDS = 14 * 24 * 3600
 PURGE_EVERY_SECONDS = 3600.0
 REDIS_PREFIX = "polisbot:meta:"
 
@@ -36,7 +43,16 @@ class DedupStore(Protocol):
 
     async def claim(self, key: str, ttl_seconds: int) -> bool: ...
 
+    async def note_message(self, sender: str, when: datetime) -> None: ...
+
+    async def last_message(self, sender: str) -> datetime | None: ...
+
     async def close(self) -> None: ...
+
+
+def _last_message_key(sender: str) -> str:
+    """The store key for a sender's last message time: a hash, never the platform id."""
+    return "last-message:" + hashlib.sha256(sender.encode("utf-8")).hexdigest()
 
 
 def _bounded(key: str) -> str:
@@ -104,6 +120,49 @@ class SqlDedupStore:
             )
         return int(result.rowcount or 0)
 
+    def note_message_sync(self, sender: str, when: datetime) -> None:
+        """Remember `when` as the sender's last message (replacing an earlier time)."""
+        key = _last_message_key(sender)
+        table = meta_seen_messages
+        expires = when + timedelta(seconds=LAST_MESSAGE_TTL_SECONDS)
+        try:
+            with self._get_engine().begin() as connection:
+                connection.execute(sa.delete(table).where(table.c.message_key == key))
+                connection.execute(
+                    sa.insert(table).values(message_key=key, created_at=when, expires_at=expires)
+                )
+        except IntegrityError:
+            pass  # another process noted the same sender at the same moment
+
+    def last_message_sync(self, sender: str) -> datetime | None:
+        table = meta_seen_messages
+        with self._get_engine().begin() as connection:
+            row = connection.execute(
+                sa.select(table.c.created_at).where(
+                    table.c.message_key == _last_message_key(sender),
+                    table.c.expires_at >= _utcnow(),
+                )
+            ).first()
+        if row is None:
+            return None
+        when: datetime = row.created_at
+        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+    async def note_message(self, sender: str, when: datetime) -> None:
+        """Remember when the sender last wrote; a store failure is logged only."""
+        try:
+            await asyncio.to_thread(self.note_message_sync, sender, when)
+        except Exception as error:  # noqa: BLE001 - the message itself must go on
+            logger.warning("meta dedup: noting a message time failed (%s)", type(error).__name__)
+
+    async def last_message(self, sender: str) -> datetime | None:
+        """When the sender last wrote, or None if unknown (or the store is unreachable)."""
+        try:
+            return await asyncio.to_thread(self.last_message_sync, sender)
+        except Exception as error:  # noqa: BLE001 - unknown, the platform decides
+            logger.warning("meta dedup: reading a message time failed (%s)", type(error).__name__)
+            return None
+
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """True the first time `key` is claimed within `ttl_seconds`, in any process."""
         try:
@@ -149,6 +208,29 @@ class RedisDedupStore:
             )
             return True
         return bool(created)
+
+    async def note_message(self, sender: str, when: datetime) -> None:
+        """Remember when the sender last wrote; a store failure is logged only."""
+        try:
+            await self._get_client().set(
+                REDIS_PREFIX + _last_message_key(sender),
+                when.astimezone(timezone.utc).isoformat().encode("ascii"),
+                ex=LAST_MESSAGE_TTL_SECONDS,
+            )
+        except Exception as error:  # noqa: BLE001 - the message itself must go on
+            logger.warning("meta dedup: noting a message time failed (%s)", type(error).__name__)
+
+    async def last_message(self, sender: str) -> datetime | None:
+        """When the sender last wrote, or None if unknown (or Redis is unreachable)."""
+        try:
+            raw = await self._get_client().get(REDIS_PREFIX + _last_message_key(sender))
+            if raw is None:
+                return None
+            text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+            return datetime.fromisoformat(text)
+        except Exception as error:  # noqa: BLE001 - unknown, the platform decides
+            logger.warning("meta dedup: reading a message time failed (%s)", type(error).__name__)
+            return None
 
     async def close(self) -> None:
         """Close the connection pool."""

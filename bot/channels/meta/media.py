@@ -2,7 +2,11 @@
 
 A picture is fetched from the platform (never from a plain-HTTP address elsewhere), refused
 when it is larger than the cap or is not really a JPEG, PNG or GIF (the bytes decide, not the
-declared type), and handed to a pluggable sink; Rasa only sees its type, size and SHA-256.
+declared type), and handed to a pluggable sink for the conversation; Rasa only sees its type,
+size and SHA-256. The default sink, :class:`StagingSink`, stages it encrypted in the service
+database for the conversation's tip (:mod:`bot.tips.uploads`), where the tip's own limits
+apply (at most 4 pictures, 10 MB together, a complete picture); a picture refused there comes
+back as the :class:`~bot.tips.draft.Problem` to tell the citizen.
 """
 
 from __future__ import annotations
@@ -10,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 
 from bot.channels.meta.outgoing import PlatformSender
 from bot.channels.meta.parse import Attachment
+from bot.tips.draft import AttachmentRefused, Problem
+from bot.tips.uploads import PictureStaging
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +55,11 @@ class AcceptedAttachment:
         return {"content_type": self.content_type, "size": self.size, "sha256": self.sha256}
 
 
-AttachmentSink = Callable[[AcceptedAttachment, bytes], Awaitable[None]]
-"""``sink(info, data)``: keep the bytes of an accepted picture so the tip flow can pick them
-up by ``info.sha256``. Raising means the picture is treated as unavailable."""
+AttachmentSink = Callable[[str, AcceptedAttachment, bytes], Awaitable[None]]
+"""``sink(conversation_id, info, data)``: keep the bytes of an accepted picture for the
+conversation's tip (the conversation id is the sender id Rasa uses). Raising
+:class:`~bot.tips.draft.AttachmentRefused` refuses the picture with a reason for the citizen;
+any other exception means the picture is treated as unavailable."""
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -65,42 +70,41 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-class FileAttachmentSink:
-    """The default sink: ``<directory>/<sha256>``, owner-only, written atomically."""
+class StagingSink:
+    """The default sink: stages the picture for the conversation's tip, encrypted in the
+    service database (:class:`bot.tips.uploads.PictureStaging`). Nothing is written to disk
+    in the clear; a tip sent later takes the picture along, a cancelled one discards it.
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        self.directory = directory
-        self.max_bytes = max_bytes
+    `staging` may be a factory, called on the first picture (so a channel that never gets
+    one opens no database connection and reads no key)."""
 
-    def _write(self, info: AcceptedAttachment, data: bytes) -> None:
-        if len(data) > self.max_bytes or len(info.sha256) != 64 or not info.sha256.isalnum():
-            raise ValueError("attachment refused by the sink")
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = self.directory / info.sha256
-        if target.exists():
-            return
-        temporary = self.directory / f".{info.sha256}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, target)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
+    def __init__(self, staging: PictureStaging | Callable[[], PictureStaging]) -> None:
+        self._staging: PictureStaging | None = (
+            staging if isinstance(staging, PictureStaging) else None
+        )
+        self._factory = None if isinstance(staging, PictureStaging) else staging
 
-    async def __call__(self, info: AcceptedAttachment, data: bytes) -> None:
-        await asyncio.to_thread(self._write, info, data)
+    def staging(self) -> PictureStaging:
+        if self._staging is None:
+            assert self._factory is not None
+            self._staging = self._factory()
+        return self._staging
+
+    async def __call__(self, conversation_id: str, info: AcceptedAttachment, data: bytes) -> None:
+        staging = self.staging()
+        await asyncio.to_thread(staging.stage, conversation_id, "", info.content_type, data)
 
 
 async def receive_attachment(
     sender: PlatformSender,
     attachment: Attachment,
     *,
+    conversation_id: str,
     max_bytes: int,
     sink: AttachmentSink,
-) -> AcceptedAttachment | Refusal:
-    """Fetch, check and store one attachment; the result says what Rasa may be told."""
+) -> AcceptedAttachment | Refusal | Problem:
+    """Fetch, check and store one attachment; the result says what Rasa may be told, or why
+    it was refused (a :class:`Problem` when the tip's limits refused it: say its text)."""
     if attachment.kind not in FETCHED_KINDS:
         return Refusal.UNSUPPORTED_TYPE
     reply = await sender.fetch_media(attachment.url, attachment.media_id, max_bytes)
@@ -120,7 +124,9 @@ async def receive_attachment(
         return Refusal.UNSUPPORTED_TYPE
     info = AcceptedAttachment(content_type, len(data), hashlib.sha256(data).hexdigest())
     try:
-        await sink(info, data)
+        await sink(conversation_id, info, data)
+    except AttachmentRefused as refused:
+        return refused.problem
     except Exception as error:  # noqa: BLE001 - the citizen is told; the bytes are not logged
         logger.warning("meta media: the attachment sink failed (%s)", type(error).__name__)
         return Refusal.UNAVAILABLE

@@ -2,7 +2,8 @@
 
 It lives on the one ``metadata`` of :mod:`bot.storage.models`, which Alembic owns;
 ``bot/storage/migrations/versions/0005_meta_dedup.py`` creates it. Keys are
-``<platform>:<message id>`` (or ``reminder:<platform>:<sender>``) — ids, never message text.
+``<platform>:<message id>`` (or ``reminder:<platform>:<sender>``) — ids, never message text;
+``last-message:<sha-256 of the sender>`` rows keep when a sender last wrote (``created_at``).
 """
 
 from __future__ import annotations

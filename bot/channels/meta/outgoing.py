@@ -8,6 +8,9 @@
 - A permanent error is logged with its code only (never the text or a token) and returned as
   a :class:`SendResult`, not raised; outside the 24-hour messaging window the result says
   :attr:`SendStatus.OUTSIDE_WINDOW`, so the contact-centre console can tell the agent.
+- An agent's reply (never the bot's) may carry Meta's ``HUMAN_AGENT`` message tag on
+  Messenger and Instagram (``messaging_type: MESSAGE_TAG``), which Meta allows up to 7 days
+  after the citizen's last message; :func:`agent_reply_plan` decides from that time.
 
 The base URL is a setting: tests run against ``tests/fake_graph.py``. Tokens go in the
 Authorization header, never in a URL.
@@ -19,7 +22,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +53,11 @@ TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 613, 80007, 130429, 131016, 131056
 # Outside the messaging window: Messenger (10/2018278), Instagram (10/2534022), WhatsApp.
 OUTSIDE_WINDOW = frozenset({(10, 2018278), (10, 2534022)})
 WHATSAPP_OUTSIDE_WINDOW_CODE = 131047
+# The standard messaging window, and how long Meta accepts a human agent's reply with the
+# HUMAN_AGENT tag (Messenger and Instagram; WhatsApp allows only templates after 24 hours).
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
 
 
 class SendStatus(str, Enum):
@@ -69,6 +78,10 @@ class SendResult:
     http_status: int | None = None
     attempts: int = 0
     message_ids: tuple[str, ...] = ()
+    # The message tag it went out with ("HUMAN_AGENT"), if any.
+    tag: str | None = None
+    # Outside the window: which one, in hours (24, or 168 for HUMAN_AGENT); None if unknown.
+    window_hours: int | None = None
 
     @property
     def delivered(self) -> bool:
@@ -401,6 +414,28 @@ def _combine(results: Sequence[SendResult]) -> SendResult:
     )
 
 
+@dataclass(frozen=True)
+class AgentReplyPlan:
+    """How an agent's reply may go out, from the time since the citizen's last message."""
+
+    allowed: bool
+    tag: str | None = None
+    window_hours: int | None = None  # the window that has closed, when not allowed
+
+
+def agent_reply_plan(platform: Platform, since_last_message: timedelta | None) -> AgentReplyPlan:
+    """Within 24 hours: a normal reply. Messenger and Instagram: with the HUMAN_AGENT tag up
+    to 7 days, then not at all. WhatsApp: not after 24 hours (only templates are allowed).
+    An unknown time is tried as a normal reply: Meta decides."""
+    if since_last_message is None or since_last_message <= STANDARD_WINDOW:
+        return AgentReplyPlan(True)
+    if platform is Platform.WHATSAPP:
+        return AgentReplyPlan(False, window_hours=24)
+    if since_last_message <= HUMAN_AGENT_WINDOW:
+        return AgentReplyPlan(True, tag=HUMAN_AGENT_TAG)
+    return AgentReplyPlan(False, window_hours=int(HUMAN_AGENT_WINDOW.total_seconds() // 3600))
+
+
 def media_url_allowed(url: str, graph_url: str) -> bool:
     """HTTPS anywhere (Meta's CDNs), or the Graph API's own origin (the local fake in tests):
     never a plain-HTTP address elsewhere."""
@@ -439,7 +474,9 @@ class PlatformSender:
             return bool(self._token and self.phone_number_id)
         return bool(self._token)
 
-    async def _post(self, recipient_id: str, message: dict[str, Any]) -> SendResult:
+    async def _post(
+        self, recipient_id: str, message: dict[str, Any], tag: str | None = None
+    ) -> SendResult:
         if not self.configured:
             logger.warning("meta send: %s has no token configured", self.platform.value)
             return SendResult(SendStatus.FAILED)
@@ -455,32 +492,43 @@ class PlatformSender:
             url = self.client.url("me/messages")
             body = {
                 "recipient": {"id": recipient_id},
-                "messaging_type": "RESPONSE",
+                "messaging_type": "MESSAGE_TAG" if tag else "RESPONSE",
                 "message": message,
             }
+            if tag:
+                body["tag"] = tag
         reply = await self.client.request("POST", url, token=self._token, json_body=body)
-        return _result(self.platform, reply)
+        result = _result(self.platform, reply)
+        if tag and result.cannot_deliver:
+            result = replace(result, window_hours=HUMAN_AGENT_WINDOW.days * 24)
+        return result
 
     def _text_message(self, text: str) -> dict[str, Any]:
         if self.platform is Platform.WHATSAPP:
             return {"type": "text", "text": {"preview_url": False, "body": text}}
         return {"text": text}
 
-    async def _send_parts(self, recipient_id: str, parts: Sequence[str]) -> list[SendResult]:
+    async def _send_parts(
+        self, recipient_id: str, parts: Sequence[str], tag: str | None = None
+    ) -> list[SendResult]:
         results: list[SendResult] = []
         for part in parts:
-            result = await self._post(recipient_id, self._text_message(part))
+            result = await self._post(recipient_id, self._text_message(part), tag)
             results.append(result)
             if not result.delivered:
                 break
         return results
 
-    async def send_text(self, recipient_id: str, text: str) -> SendResult:
-        """Send `text`, split into as many messages as the platform's limit needs."""
+    async def send_text(self, recipient_id: str, text: str, tag: str | None = None) -> SendResult:
+        """Send `text`, split into as many messages as the platform's limit needs. A message
+        tag (Messenger, Instagram: only for a human agent's reply) goes on every part."""
+        if self.platform is Platform.WHATSAPP:
+            tag = None  # WhatsApp has no message tags
         parts = split_text(text, self.limit)
         if not parts:
             return SendResult(SendStatus.DELIVERED)
-        return _combine(await self._send_parts(recipient_id, parts))
+        result = _combine(await self._send_parts(recipient_id, parts, tag))
+        return replace(result, tag=tag) if result.delivered and tag else result
 
     async def send_choices(
         self, recipient_id: str, text: str, choices: Sequence[Choice], language: str = "sv"

@@ -70,6 +70,9 @@ class InboundEvent:
     attachments: tuple[Attachment, ...] = ()
     location: Location | None = None
     locale: str | None = None
+    # Something the assistant cannot read (shared contacts, content Meta marks unsupported):
+    # the channel says so briefly. Stickers and reactions are not even events.
+    unreadable: bool = False
 
     @property
     def dedup_key(self) -> str:
@@ -158,11 +161,19 @@ def _messenger_event(platform: Platform, event: Any) -> InboundEvent | None:
         return None
     if "message" in event:
         message = _dict(event.get("message"))
-        if message.get("is_echo") or message.get("is_deleted") or message.get("is_unsupported"):
+        if message.get("is_echo") or message.get("is_deleted"):
             return None
         mid = _str(message.get("mid"))
         if mid is None:
             return None
+        if message.get("is_unsupported"):
+            return InboundEvent(
+                platform=platform,
+                sender_id=sender,
+                message_id=mid,
+                locale=_messenger_locale(event, message),
+                unreadable=True,
+            )
         attachments, location = _messenger_attachments(message)
         text = _str(message.get("text")) or ""
         payload = _str(_dict(message.get("quick_reply")).get("payload"))
@@ -233,7 +244,9 @@ def _whatsapp_message(message: Any) -> InboundEvent | None:
         return InboundEvent(
             **common, text=_str(body.get("caption")) or "", attachments=(attachment,)
         )
-    return None  # reaction, sticker, contacts, order, system, unsupported, unknown
+    if kind in {"contacts", "unsupported"}:
+        return InboundEvent(**common, unreadable=True)
+    return None  # reaction, sticker, order, system, unknown
 
 
 def parse_webhook(platform: Platform, body: Any) -> list[InboundEvent]:

@@ -1,7 +1,8 @@
 """The Meta channel settings (Messenger, Instagram, WhatsApp), read from the environment here.
 
 Only the variables in :data:`META_SETTINGS` are read here (plus ``DATABASE_URL`` through
-:class:`bot.settings.Settings`, so every process finds the same database); every other module
+:class:`bot.settings.Settings`, so every process finds the same database, and the tip keys
+through :class:`bot.tips.settings.TipSettings`, which encrypt staged pictures); every other module
 of ``bot.channels.meta`` takes its values as parameters, so folding these into
 ``bot.settings.Settings`` later changes nothing but this file. Secrets never go into
 ``credentials.yml``: that file only switches the channels on.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, SETTINGS, Setting, Settings
+from bot.tips.settings import TipSettings
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v19.0"
 
@@ -30,7 +32,6 @@ META_NAMES = frozenset({
     "META_DEDUP_TTL_SECONDS",
     "WEB_CHAT_URL",
     "META_REMINDER_TTL_SECONDS",
-    "META_ATTACHMENT_DIR",
     "META_MAX_ATTACHMENT_BYTES",
     "META_SEND_ATTEMPTS",
     "META_RETRY_BASE_SECONDS",
@@ -59,7 +60,8 @@ class MetaSettings:
     dedup_ttl_seconds: int = 604800
     web_chat_url: str = "https://polisen.se/"
     reminder_ttl_seconds: int = 86400
-    attachment_dir: Path = field(default=PROJECT_ROOT / "var" / "attachments")
+    # The tip keys: accepted pictures are staged encrypted for the conversation's tip.
+    tips: TipSettings = field(default_factory=TipSettings)
     max_attachment_bytes: int = 10 * 1024 * 1024
     send_attempts: int = 4
     retry_base_seconds: float = 0.5
@@ -70,7 +72,6 @@ class MetaSettings:
     ) -> MetaSettings:
         """Read the settings from `environ` (the process environment by default)."""
         env = os.environ if environ is None else environ
-        attachment_dir = Path(_env(env, "META_ATTACHMENT_DIR"))
         return cls(
             app_secret=_env(env, "META_APP_SECRET"),
             verify_token=_env(env, "META_VERIFY_TOKEN"),
@@ -84,9 +85,7 @@ class MetaSettings:
             dedup_ttl_seconds=max(60, int(_env(env, "META_DEDUP_TTL_SECONDS"))),
             web_chat_url=_env(env, "WEB_CHAT_URL"),
             reminder_ttl_seconds=max(60, int(_env(env, "META_REMINDER_TTL_SECONDS"))),
-            attachment_dir=attachment_dir
-            if attachment_dir.is_absolute()
-            else root / attachment_dir,
+            tips=TipSettings.from_env(env, root),
             max_attachment_bytes=max(1, int(_env(env, "META_MAX_ATTACHMENT_BYTES"))),
             send_attempts=max(1, int(_env(env, "META_SEND_ATTEMPTS"))),
             retry_base_seconds=max(0.0, float(_env(env, "META_RETRY_BASE_SECONDS"))),
