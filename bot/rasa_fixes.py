@@ -20,6 +20,13 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   1 ms of a ~8 ms message. The fix passes the one sparse row through as is, and computes the
   multinomial probabilities as scikit-learn does (the same dot product, intercept and
   `softmax`) with the weights transposed once; other cases go to scikit-learn unchanged.
+- Rasa starts every arriving message at once. Under load they interleave on the one event
+  loop, and a message that waits for the action server (every conversation's first, for
+  its session start) rejoins the back of a queue of all the others each time: the first
+  message of a conversation took 2-3 times as long as the rest. The admission gate lets a
+  few messages in at a time, in arrival order (RASA_CONCURRENT_MESSAGES), so every
+  citizen waits about as long as any other; a message that has waited `GATE_PATIENCE`
+  seconds goes ahead anyway, so a stalled action server cannot hold the others back.
 - Not a change to Rasa but to the interpreter: once the model is loaded the process holds
   about half a million long-lived objects (TensorFlow, scikit-learn, the graph), and every
   full garbage collection walked them all: a 300-600 ms pause for every conversation in
@@ -29,8 +36,10 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import cache, wraps
 from typing import Any
 
@@ -42,6 +51,8 @@ from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -53,7 +64,9 @@ from rasa.shared.nlu.training_data.message import Message
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.extmath import softmax
 
+GATE_PATIENCE = 2.0
 _rasa_resolve_by_type = Event.resolve_by_type
+_rasa_handle_message = MessageProcessor.handle_message
 _rasa_create_x = LogisticRegressionClassifier._create_X
 _sklearn_predict_proba = LogisticRegression.predict_proba
 
@@ -176,11 +189,50 @@ def freeze_after_load(load: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
     return load_agent_on_start
 
 
-def apply() -> None:
-    """Install the fixes (idempotent)."""
+class AdmissionGate:
+    """At most `size` messages in processing at once, admitted in arrival order (asyncio's
+    semaphore wakes its waiters first come, first served); after `patience` seconds of
+    waiting a message is let in regardless."""
+
+    def __init__(self, size: int, patience: float = GATE_PATIENCE) -> None:
+        self.patience = patience
+        self._slots = asyncio.Semaphore(size)
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.patience)
+        except asyncio.TimeoutError:
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def gated_handle_message(size: int) -> Callable[..., Awaitable[Any]]:
+    """`MessageProcessor.handle_message` behind an admission gate (`size` 0: no gate).
+    It runs inside Rasa's per-conversation lock, so a waiting message never holds a slot
+    that its own conversation's previous message needs."""
+
+    async def handle_message(self: MessageProcessor, message: UserMessage) -> Any:
+        gate: AdmissionGate | None = self.__dict__.get("_admission_gate")
+        if gate is None:  # made on first use, inside the server's event loop
+            gate = self.__dict__["_admission_gate"] = AdmissionGate(size)
+        async with gate.admit():
+            return await _rasa_handle_message(self, message)
+
+    return _rasa_handle_message if size <= 0 else handle_message
+
+
+def apply(concurrent_messages: int = 0) -> None:
+    """Install the fixes (idempotent); `concurrent_messages` sizes the admission gate."""
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
     DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
     LogisticRegressionClassifier._create_X = create_x  # type: ignore[method-assign]
     LogisticRegression.predict_proba = predict_proba  # type: ignore[method-assign]
     rasa.core.run.load_agent_on_start = freeze_after_load(rasa.core.run.load_agent_on_start)
+    MessageProcessor.handle_message = gated_handle_message(  # type: ignore[method-assign]
+        concurrent_messages)

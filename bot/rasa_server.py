@@ -4,10 +4,11 @@ first. The launcher starts the Rasa server this way; everything else is stock Ra
 from __future__ import annotations
 
 from bot import rasa_fixes
+from bot.settings import Settings
 
 
 def main() -> None:
-    rasa_fixes.apply()
+    rasa_fixes.apply(Settings.from_env().rasa_concurrent_messages)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -39,6 +39,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEB_PORT", "8080", "Port of the bot web service."),
     Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
     Setting(
+        "RASA_CONCURRENT_MESSAGES",
+        "4",
+        "Messages the Rasa server works on at once; the rest wait their turn in arrival order "
+        "(so a busy server keeps every citizen's wait short and even). A message that has "
+        "waited 2 seconds goes ahead anyway, so a stalled action server cannot hold up "
+        "emergency replies. 0 admits every message at once (Rasa's own behaviour).",
+    ),
+    Setting(
         "TRACKER_CACHE_SIZE",
         "2000",
         "Conversations the Rasa server keeps in memory between messages (each for at most 10 "
@@ -213,6 +221,7 @@ class Settings:
     session_secret: str
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
+    rasa_concurrent_messages: int = 4
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -234,6 +243,7 @@ class Settings:
             session_secret=env.get("SESSION_SECRET", ""),
             cors_origins=tuple(_env(env, "CORS_ORIGINS").split()),
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
+            rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
             root=root,
         )
 

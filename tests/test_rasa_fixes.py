@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
+import rasa.core.run
 import scipy.sparse
 from rasa.core.actions.action import RemoteAction
+from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.events import Event
@@ -71,17 +74,21 @@ def _parse_all(agent: object) -> list[dict]:
 def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path: Path) -> None:
     from rasa.core.agent import Agent
 
-    originals = (DaskGraphRunner.run, LogisticRegressionClassifier._create_X,
-                 LogisticRegression.predict_proba)
+    patched = [(DaskGraphRunner, "run"), (LogisticRegressionClassifier, "_create_X"),
+               (LogisticRegression, "predict_proba"), (RemoteAction, "_validate_action_result"),
+               (MessageProcessor, "handle_message"), (rasa.core.run, "load_agent_on_start")]
+    originals = [owner.__dict__[name] for owner, name in patched]
+    resolve = Event.__dict__["resolve_by_type"]
     agent = Agent.load(str(model_path))
     stock = _parse_all(agent)
     try:
-        rasa_fixes.apply()
+        rasa_fixes.apply(concurrent_messages=2)
         assert DaskGraphRunner.run is rasa_fixes.run_graph
         fixed = _parse_all(agent)
     finally:
-        DaskGraphRunner.run, LogisticRegressionClassifier._create_X = originals[:2]
-        LogisticRegression.predict_proba = originals[2]
+        for (owner, name), original in zip(patched, originals, strict=True):
+            setattr(owner, name, original)
+        Event.resolve_by_type = resolve
     for before, after in zip(copy.deepcopy(stock), fixed, strict=True):
         assert after["intent"]["name"] == before["intent"]["name"], before["text"]
         assert after["intent"]["confidence"] == pytest.approx(before["intent"]["confidence"],
@@ -92,7 +99,6 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
 
 
 def test_the_loaded_model_is_frozen_out_of_garbage_collection() -> None:
-    import asyncio
     import gc
 
     async def load() -> str:
@@ -105,3 +111,46 @@ def test_the_loaded_model_is_frozen_out_of_garbage_collection() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+async def test_the_gate_admits_a_few_messages_at_a_time_in_arrival_order() -> None:
+    gate = rasa_fixes.AdmissionGate(2, patience=5.0)
+    inside, most, entered = 0, 0, []
+
+    async def message(number: int) -> None:
+        nonlocal inside, most
+        async with gate.admit():
+            entered.append(number)
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    tasks = []
+    for number in range(8):
+        tasks.append(asyncio.create_task(message(number)))
+        await asyncio.sleep(0)  # they arrive one after the other
+    await asyncio.gather(*tasks)
+    assert most == 2 and entered == list(range(8))
+
+
+async def test_a_stalled_message_cannot_hold_the_others_back() -> None:
+    gate = rasa_fixes.AdmissionGate(1, patience=0.05)
+    stalled = asyncio.Event()
+
+    async def stuck() -> None:
+        async with gate.admit():
+            stalled.set()
+            await asyncio.sleep(3600)
+
+    holder = asyncio.create_task(stuck())
+    await stalled.wait()
+    async with gate.admit():  # an emergency reply still goes out, after the patience
+        pass
+    holder.cancel()
+    async with gate.admit():  # the slot came back when the stuck message ended
+        pass
+
+
+def test_no_gate_is_rasas_own_behaviour() -> None:
+    assert rasa_fixes.gated_handle_message(0) is rasa_fixes._rasa_handle_message

@@ -119,6 +119,19 @@ def test_a_conversation_another_process_continued_is_read_from_the_database(
             if e["event"] == "user"] == ["hej", "fortsätter"]
 
 
+def test_a_new_conversation_is_stored_without_counting_what_is_there(store_factory,
+                                                                     monkeypatch) -> None:
+    store = store_factory()
+
+    def no_count(*args: object) -> None:
+        raise AssertionError("counted the stored events of a conversation known to be new")
+
+    monkeypatch.setattr(store, "_additional_events", no_count)
+    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
+    from_database = asyncio.run(store_factory(cache_size=0).retrieve_full_tracker("citizen"))
+    assert len(_dicts(from_database)) == 3 + 4
+
+
 def test_a_failed_save_forgets_the_conversation(store_factory, monkeypatch) -> None:
     store = store_factory()
     _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])

@@ -168,7 +168,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 ).all()
                 texts = [self._open(row.data) for row in rows]
             events = [json.loads(text) for text in texts]
-            if not fetch_events_from_all_sessions and events:
+            if not fetch_events_from_all_sessions:  # a new conversation is remembered too
                 pairs = zip(events, texts, strict=True)
                 self.recent.put(sender_id, [_stored(e, t) for e, t in pairs])
         if self.domain and events:
