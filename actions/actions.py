@@ -9,13 +9,24 @@ from typing import Any
 
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.resources import desk
 from actions.responses import DEFAULT_LANGUAGE, normalise_language, render
 
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
+# The form that forwards every citizen message to the agent (actions/handover.py).
+HANDOVER_FORM, HANDOVER_MESSAGE = "handover_form", "handover_message"
+
+
+def handover_resumed(state: str) -> list[EventType]:
+    """Events that put a conversation (back) in its handover: the form that forwards each
+    message to the person, waiting for the citizen's next message. A new session (Rasa's
+    session expiry, 60 minutes of silence) starts without an active form; without these the
+    bot would answer a citizen who is still waiting for or talking with a person."""
+    return [SlotSet("handover", state), ActiveLoop(HANDOVER_FORM),
+            SlotSet("requested_slot", HANDOVER_MESSAGE)]
 
 
 @cache
@@ -31,7 +42,8 @@ def current_language(tracker: Tracker) -> str:
 class ActionSessionStart(Action):
     """Starts a session: keeps the slots, takes the language from the channel and tells the
     user at once that this is an AI assistant (EU AI Act art. 50) and to ring 112 in an
-    emergency."""
+    emergency. A conversation that is waiting for or with a person stays in its handover,
+    silently."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -50,7 +62,15 @@ class ActionSessionStart(Action):
         # for or talks with a person restarts when the console sends the agent's reply
         # (Rasa's /execute), with no output channel yet - and a welcome there would fail, or
         # reach a Messenger user outside the 24-hour window untagged, and lose the reply.
-        if not await loop.run_in_executor(None, desk().in_handover, tracker.sender_id):
+        # The new session goes on in the handover: the next message goes to the person.
+        state = await loop.run_in_executor(None, desk().handover_state, tracker.sender_id)
+        if state is not None:
+            events.extend(handover_resumed(state))
+        else:
+            if tracker.get_slot("handover"):  # left behind by a close that did not reach us
+                events.append(SlotSet("handover", None))
+            if tracker.get_slot("requested_slot") == HANDOVER_MESSAGE:
+                events.append(SlotSet("requested_slot", None))
             dispatcher.utter_message(**render(domain, "utter_welcome", language))
             banner = await loop.run_in_executor(None, desk().banner)
             if banner:

@@ -15,6 +15,8 @@ from rasa_sdk.types import DomainDict
 from actions.actions import current_language
 from actions.resources import desk
 from actions.responses import render
+from actions.tips import staged_pictures
+from bot.tips import intake
 
 TRANSCRIPT_TURNS = 60
 # Actions the console runs through Rasa's /execute end with this, so the conversation
@@ -36,6 +38,40 @@ def _transcript(tracker: Tracker) -> list[tuple[str, str]]:
 
 def _state(state: str, position: int = 0) -> dict[str, Any]:
     return {"handover": {"state": state, "position": position}}
+
+
+def _pictures_line(count: int) -> str:
+    """What the agent sees instead of the channel's "/pictures_added" (the console is in
+    Swedish): pictures are not shown there; they wait for a tip (bot/tips/uploads.py)."""
+    return (f"[Medborgaren skickade {intake.pictures_phrase(count, 'sv')}. Bilder tas emot "
+            "som en del av ett tips och visas inte här.]")
+
+
+async def _pictures_sent(tracker: Tracker) -> int | None:
+    """How many pictures the citizen's message brought: None when it brought none; the
+    channel's own count (Meta's `attachments` metadata), else what the conversation has
+    staged (the web chat's upload tells only "/pictures_added"); 0 when nothing arrived."""
+    message = tracker.latest_message or {}
+    metadata = message.get("metadata")
+    attachments = metadata.get("attachments") if isinstance(metadata, dict) else None
+    if isinstance(attachments, list) and attachments:
+        return len(attachments)
+    if (message.get("intent") or {}).get("name") == "pictures_added":
+        return await staged_pictures(tracker)
+    return None
+
+
+async def _tell_about_pictures(count: int, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> None:
+    """The agent gets a plain line, the citizen the honest answer: the person cannot see
+    pictures here; they go with a tip, or are deleted."""
+    language = current_language(tracker)
+    if not count:
+        dispatcher.utter_message(**render(domain, "utter_tip_no_pictures_yet", language))
+        return
+    await _blocking(desk().forward, tracker.sender_id, _pictures_line(count))
+    dispatcher.utter_message(**render(domain, "utter_handover_pictures", language,
+                                      pictures=intake.pictures_phrase(count, language)))
 
 
 class ActionHandoverStart(Action):
@@ -70,11 +106,16 @@ class ValidateHandoverForm(FormValidationAction):
     async def validate_handover_message(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict
                                         ) -> dict[str, Any]:
-        if (tracker.latest_message.get("intent") or {}).get("name") == "emergency_possible":
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "emergency_possible":
             dispatcher.utter_message(**render(domain, "utter_emergency_reminder",
                                               current_language(tracker)))
-        if isinstance(value, str) and value.strip():
+        pictures = await _pictures_sent(tracker)
+        # "/pictures_added" is the channel's signal, not the citizen's words; a caption is.
+        if isinstance(value, str) and value.strip() and intent != "pictures_added":
             await _blocking(desk().forward, tracker.sender_id, value)
+        if pictures is not None:
+            await _tell_about_pictures(pictures, dispatcher, tracker, domain)
         return {"handover_message": None}
 
 
@@ -100,6 +141,9 @@ class ActionHandoverEmergency(Action):
         dispatcher.utter_message(**render(domain, "utter_emergency", current_language(tracker)))
         text = tracker.latest_message.get("text") or ""
         await _blocking(desk().forward, tracker.sender_id, f"[112] {text}")
+        pictures = await _pictures_sent(tracker)
+        if pictures:
+            await _blocking(desk().forward, tracker.sender_id, _pictures_line(pictures))
         return []
 
 

@@ -28,6 +28,16 @@ def _entities(tracker: Tracker, name: str) -> list[str]:
             if e.get("entity") == name]
 
 
+def municipality_label(municipality_code: str, language: str) -> str:
+    """"Göteborgs kommun" / "Göteborg municipality" (the code itself when unknown)."""
+    municipality = promise_service().places.municipality(municipality_code)
+    name = municipality.municipality if municipality else municipality_code
+    if language != "sv":
+        return f"{name} municipality"
+    return (municipality.full_name if municipality and municipality.full_name
+            else f"{name} kommun")
+
+
 class ActionPromise(Action):
     """Answers every question about the local promise, for the place named now or the
     place remembered from earlier in the conversation (the `area` slot)."""
@@ -49,10 +59,7 @@ class ActionPromise(Action):
                 dispatcher.utter_message(
                     **presenter.shared_location_unplaced(language).as_message())
                 return []
-            municipality = service.places.municipality(place.municipality_code)
-            name = municipality.municipality if municipality else place.municipality_code
-            full = (municipality.full_name if municipality and municipality.full_name
-                    else f"{name} kommun") if language == "sv" else f"{name} municipality"
+            full = municipality_label(place.municipality_code, language)
             dispatcher.utter_message(
                 **presenter.shared_location_near(full, language).as_message())
         if place is None and options:

@@ -15,7 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.actions import current_language
+from actions.promises import municipality_label
 from actions.responses import render
+from bot.promises import presenter
 from bot.promises.service import PlaceRef
 from bot.settings import Settings
 from bot.tips import intake
@@ -28,6 +30,11 @@ REQUESTED_SLOT = "requested_slot"
 _T = TypeVar("_T")
 _CAPPED = {"sv": f"Svaret var långt. Jag sparade de första {MAX_TEXT} tecknen.",
            "en": f"Your answer was long. I kept the first {MAX_TEXT} characters."}
+# "Where?" answered with a shared location (Messenger, Instagram, WhatsApp): the NLU component
+# SharedLocationPlacer gives the municipality it is in or near ("none": not in Sweden).
+SHARED_LOCATION_ENTITY, NOT_PLACED = "shared_location", "none"
+_SHARED_WHERE = {"sv": "Delad plats: i eller nära {place}",
+                 "en": "Shared location: in or near {place}"}
 
 
 @cache
@@ -86,6 +93,19 @@ def _free_text(slot: str):  # noqa: ANN202 - a validate_<slot> method for FormVa
     return validate
 
 
+def shared_where(municipality_code: str, dispatcher: CollectingDispatcher,
+                 language: str) -> dict[str, Any]:
+    """A location shared as the answer to "where?": the municipality it is in or near, said
+    to be approximate (the summary shows it, and "change where" corrects it), and the tip's
+    area; one outside Sweden is explained and the question asked again."""
+    if municipality_code == NOT_PLACED:
+        dispatcher.utter_message(**presenter.shared_location_unplaced(language).as_message())
+        return {"tip_where": None}
+    place = municipality_label(municipality_code, language)
+    dispatcher.utter_message(**presenter.shared_location_near(place, language).as_message())
+    return {"tip_where": _SHARED_WHERE[language].format(place=place), "area": municipality_code}
+
+
 class ValidateTipForm(FormValidationAction):
     """Cleans each answer; maps free phrasing to choices; handles "change" at the summary."""
 
@@ -129,6 +149,10 @@ class ValidateTipForm(FormValidationAction):
 
     def validate_tip_where(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> dict[str, Any]:
+        shared = [str(e.get("value")) for e in tracker.latest_message.get("entities") or []
+                  if e.get("entity") == SHARED_LOCATION_ENTITY]
+        if shared:
+            return shared_where(shared[0], dispatcher, current_language(tracker))
         if value == intake.UNKNOWN_PLACE:
             return {"tip_where": value}
         return _free_text("tip_where")(self, value, dispatcher, tracker, domain)

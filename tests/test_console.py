@@ -19,7 +19,16 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.orm import Session
 
 from bot.handover import accounts, service
-from bot.handover.keys import DELIVER, HUB, ON_CLAIMED, ON_CLOSED, OUTSIDE_7D, Delivery
+from bot.handover.keys import (
+    DELIVER,
+    HUB,
+    NOT_CONNECTED,
+    ON_CLAIMED,
+    ON_CLOSED,
+    OUTSIDE_7D,
+    Delivery,
+)
+from bot.handover.rasa_link import delivery_problem, output_channel
 from bot.handover.settings import HandoverSettings
 from bot.launcher import free_port
 from bot.settings import Settings
@@ -253,7 +262,7 @@ async def test_state_changes_without_the_right_csrf_token_are_refused(
     csrf = await _login(client)
     claim = f"/console/conversations/{ticket.id}/claim"
     assert (await client.post(claim, allow_redirects=False)).status == 403
-    wrong = {"csrf_token": "x" + csrf[1:]}
+    wrong = {"csrf_token": ("y" if csrf.startswith("x") else "x") + csrf[1:]}
     assert (await client.post(claim, data=wrong, allow_redirects=False)).status == 403
     assert (await client.post("/console/logout", allow_redirects=False)).status == 403
     assert _db(sqlite_db, service.get_handover, ticket.id).status == "waiting"
@@ -680,3 +689,69 @@ async def test_a_reply_refused_for_the_7_day_window_says_so_plainly(
     page = await reply.text()
     assert "mer än 7 dagar sedan medborgarens senaste meddelande" in page
     assert _db(sqlite_db, service.messages, "messenger:123")[0].delivered is False
+
+
+async def test_on_rest_the_agent_is_told_the_reply_waits_for_the_citizens_next_message(
+    sqlite_db: str, aiohttp_client: Any
+) -> None:
+    _agent(sqlite_db)
+    ticket = _open(sqlite_db, "rest-citizen", channel="rest")
+
+    async def deliver(conversation_id: str, text: str) -> bool:
+        return True
+
+    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
+    csrf = await _login(client)
+    base = f"/console/conversations/{ticket.id}"
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    page = await (await client.get(base)).text()
+    assert 'class="warning"' in page and "REST-kanalen" in page and "nästa gång" in page
+    reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hej!"},
+                              allow_redirects=False)
+    assert reply.status == 303 and reply.headers["Location"].endswith("?done=saved")
+    page = await (await client.get(reply.headers["Location"])).text()
+    assert "Medborgaren ser det när hen skriver nästa gång" in page
+    assert "Svaret är levererat." not in page
+
+
+async def test_a_reply_to_a_closed_chat_window_says_so_plainly(
+    sqlite_db: str, aiohttp_client: Any
+) -> None:
+    _agent(sqlite_db)
+    ticket = _open(sqlite_db)
+
+    async def deliver(conversation_id: str, text: str) -> Delivery:
+        return Delivery(False, NOT_CONNECTED)
+
+    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
+    csrf = await _login(client)
+    base = f"/console/conversations/{ticket.id}"
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hallå?"})
+    assert reply.status == 502
+    page = await reply.text()
+    assert "chattfönster är inte anslutet just nu" in page and "Skicka igen" in page
+    assert _db(sqlite_db, service.messages, "citizen-1")[0].delivered is False
+
+
+def test_replies_go_out_on_the_channel_the_handover_came_in_on() -> None:
+    assert output_channel("Zx9_token", "socketio") == "socketio"
+    assert output_channel("test-1", "rest") == "rest"
+    assert output_channel("messenger:123", "messenger") == "messenger"
+    assert output_channel("messenger:123", None) == "messenger", "no record: the id says"
+    assert output_channel("messenger:123", "rest") == "rest", "a REST id is not Messenger's"
+    assert output_channel("Zx9_token", None) == "latest"
+    assert output_channel("Zx9_token", "unknown") == "latest"
+    assert delivery_problem(
+        "An unexpected error occurred. Error: cannot deliver: no web chat window is "
+        "connected to the conversation") == NOT_CONNECTED
+
+
+def test_the_channel_of_a_conversation_is_its_newest_handovers(sqlite_db: str) -> None:
+    assert _db(sqlite_db, service.conversation_channel, "c-1") is None
+    first = _open(sqlite_db, "c-1", channel="rest")
+    _db(sqlite_db, service.cancel_handover, "c-1")
+    assert _db(sqlite_db, service.conversation_channel, "c-1") == "rest"
+    second = _open(sqlite_db, "c-1", channel="socketio")
+    assert second.id != first.id
+    assert _db(sqlite_db, service.conversation_channel, "c-1") == "socketio"

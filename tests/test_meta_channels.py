@@ -22,6 +22,7 @@ from rasa.core.channels.channel import UserMessage
 
 from bot.channels.meta.channels import (
     CANNOT_READ,
+    NOT_A_PICTURE,
     CannotDeliver,
     InstagramInput,
     MessengerInput,
@@ -799,6 +800,52 @@ async def test_a_too_big_or_wrong_type_picture_is_refused_and_the_citizen_told(
     assert not any(r.path == "/cdn/WAHUGE" for r in fake.requests), "not even downloaded"
 
 
+async def test_voice_video_and_other_files_are_told_only_pictures_are_taken(
+    make_channel: ChannelFactory, graph: tuple[FakeGraph, str], settings: MetaSettings
+) -> None:
+    fake, base = graph
+    fake.add_media("PDF1", b"%PDF-1.7 ...", "application/pdf")
+    fake.add_media("doc", b"%PDF-1.7 ...", "application/pdf")
+    whatsapp, messenger, recorder = make_channel(WhatsAppInput), make_channel(), Recorder()
+    for n, (kind, body) in enumerate([("audio", {"id": "VOICE1", "voice": True}),
+                                      ("video", {"id": "VIDEO1"}),
+                                      ("document", {"id": "PDF1"})]):
+        await deliver(whatsapp, wa_delivery([wa_message("4670", f"wamid.f{n}", kind, **body)]),
+                      recorder)
+    english = messaging("111", "m.voice", attachments=[
+        {"type": "audio", "payload": {"url": base.replace("/v19.0", "/cdn/x")}}])
+    english["message"]["text"] = "listen to this"
+    await deliver(messenger, page_delivery([english]), recorder)
+    file = messaging("222", "m.file", attachments=[
+        {"type": "file", "payload": {"url": base.replace("/v19.0", "/cdn/doc")}}])
+    await deliver(messenger, page_delivery([file]), recorder)
+    texts = [m["message"]["text"] if "message" in m else m["text"]["body"]
+             for m in fake.messages()]
+    assert texts == [NOT_A_PICTURE["sv"]] * 3 + [NOT_A_PICTURE["en"], NOT_A_PICTURE["sv"]]
+    assert "inte röstmeddelanden, filmer eller andra filer" in NOT_A_PICTURE["sv"]
+    assert "bilden" not in NOT_A_PICTURE["sv"], "a voice message is not called a picture"
+    assert NOT_A_PICTURE["sv"].endswith("Vid nödläge: ring 112.")
+    assert NOT_A_PICTURE["en"].endswith("In an emergency, call 112.")
+    assert recorder.texts == ["listen to this"], "only the words reach the assistant"
+    assert not any(r.path.endswith(("VOICE1", "VIDEO1", "/cdn/x")) for r in fake.requests)
+    assert staging_of(settings).staged("whatsapp:4670") == []
+
+
+async def test_every_refusal_reminds_of_112(make_channel: ChannelFactory) -> None:
+    from bot.channels.meta.media import Refusal
+    from bot.tips.draft import Problem
+
+    channel = make_channel()
+    tip_reason = Problem("attachments", "too_many", "Du kan skicka högst 4 bilder.",
+                         "You can send at most 4 pictures.")
+    for language, reminder in (("sv", "ring 112"), ("en", "call 112")):
+        notices = channel._refusal_notices(
+            [Refusal.TOO_LARGE, Refusal.UNAVAILABLE, Refusal.UNSUPPORTED_TYPE,
+             Refusal.NOT_A_PICTURE, tip_reason], language)
+        assert len(notices) == 3, "each reason once"
+        assert all(n.count("112") == 1 and reminder in n for n in notices), notices
+
+
 async def test_a_fifth_picture_is_refused_with_the_tips_own_reason(
     make_channel: ChannelFactory, graph: tuple[FakeGraph, str], settings: MetaSettings
 ) -> None:
@@ -1560,3 +1607,74 @@ def test_a_late_agent_reply_goes_out_tagged_after_the_session_expired_or_is_refu
     assert (refused.delivered, refused.problem) == (False, "outside_7d")
     assert len(fake.sends()) == before + 2, "nothing sent that Meta would refuse"
     engine.dispose()
+
+
+def _said_to(fake: FakeGraph, user: str, needle: str, timeout: float = 60) -> list[str]:
+    """Every text the fake received for `user`, once one contains `needle`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        texts = [_strip_reminder(t) for t in _replies_to(fake, user, 0, timeout=1)]
+        if any(needle in t for t in texts) or time.monotonic() > deadline:
+            return texts
+        time.sleep(0.1)
+
+
+def _wa_text(user: str, wamid: str, text: str) -> dict[str, Any]:
+    return wa_delivery([wa_message(user, wamid, "text", body=text)])
+
+
+@pytest.mark.servers
+def test_a_location_shared_as_the_tips_where_fills_it_with_the_place(
+    meta_system: MetaSystem,
+) -> None:
+    fake, user = meta_system.fake, "46700000010"
+    steps = [("jag vill lämna ett tips", "Vad vill du tipsa om?"),
+             ("En blå skåpbil lastar av stöldgods på nätterna", "När hände det?"),
+             ("varje tisdag natt", "Var hände det?")]
+    for n, (text, question) in enumerate(steps):
+        assert meta_system.post_webhook(_wa_text(user, f"wamid.tip{n}", text),
+                                        platform="whatsapp").status_code == 200
+        assert any(question in t for t in _said_to(fake, user, question)), question
+    location = wa_message(user, "wamid.tip.loc", "location", latitude=57.7068,
+                          longitude=11.9689, name="Brunnsparken")
+    assert meta_system.post_webhook(wa_delivery([location]), platform="whatsapp"
+                                    ).status_code == 200
+    texts = _said_to(fake, user, "Hur vet du det här?")
+    assert "Platsen du delade ligger i eller nära Göteborgs kommun." in texts
+    assert any("Hur vet du det här?" in t for t in texts), "the form goes on"
+    assert not any(t.count("Var hände det?") for t in texts[texts.index(
+        "Platsen du delade ligger i eller nära Göteborgs kommun."):]), "not asked again"
+    time.sleep(1.0)  # the conversation is stored once the turn has ended
+    slots = requests.get(f"{meta_system.rasa_url}/conversations/whatsapp:{user}/tracker",
+                         params={"token": meta_system.token}, timeout=10).json()["slots"]
+    assert slots["tip_where"] == "Delad plats: i eller nära Göteborgs kommun"
+    assert slots["area"] == "1480"
+
+
+@pytest.mark.servers
+def test_a_picture_during_a_handover_on_whatsapp_reaches_the_agent_as_a_line(
+    meta_system: MetaSystem,
+) -> None:
+    from bot.handover import service
+    from bot.storage.db import make_session_factory
+
+    fake, user = meta_system.fake, "46700000011"
+    assert meta_system.post_webhook(_wa_text(user, "wamid.ho1", "jag vill prata med en människa"),
+                                    platform="whatsapp").status_code == 200
+    assert any("i kön" in t for t in _said_to(fake, user, "i kön"))
+    fake.add_media("HOPIC", PNG, "image/png")
+    picture = wa_message(user, "wamid.ho2", "image", id="HOPIC", mime_type="image/png",
+                         caption="så här ser bilen ut")
+    assert meta_system.post_webhook(wa_delivery([picture]), platform="whatsapp"
+                                    ).status_code == 200
+    texts = _said_to(fake, user, "kan inte se bilder här")
+    said = next(t for t in texts if "kan inte se bilder här" in t)
+    assert "1 bild" in said and "tips" in said and "112" in said
+    engine = make_engine(meta_system.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            lines = [m.text for m in service.messages(session, f"whatsapp:{user}")]
+    finally:
+        engine.dispose()
+    assert lines[-2:] == ["så här ser bilen ut", "[Medborgaren skickade 1 bild. Bilder tas emot "
+                                                 "som en del av ett tips och visas inte här.]"]

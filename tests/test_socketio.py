@@ -7,11 +7,12 @@ import queue
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import requests
 import socketio
 
 from bot.channels.session_token import SessionTokens
-from bot.channels.socketio import SecureSocketIOInput, SocketOutput, reply_language
+from bot.channels.socketio import NotConnected, SecureSocketIOInput, SocketOutput, reply_language
 from tests.conftest import RunningSystem
 
 
@@ -134,8 +135,12 @@ def test_a_reply_names_its_language_by_metadata_or_by_its_response_variant() -> 
 
 
 class FakeSio:
-    def __init__(self) -> None:
+    def __init__(self, rooms: dict[str, list[str]] | None = None) -> None:
         self.sent: list[Any] = []
+        rooms = rooms or {}
+        self.manager = SimpleNamespace(
+            get_participants=lambda namespace, room: iter(
+                (sid, sid) for sid in rooms.get(room, []) if namespace == "/"))
 
     async def emit(self, event: str, data: Any, room: str | None = None) -> None:
         self.sent.append(data)
@@ -180,3 +185,20 @@ async def test_every_message_of_a_reply_carries_lang_and_the_fallback_is_the_con
     assert await channel._turn_language("fresh", "112", {"language": "en"}) == "en"
     channel.app = None  # no tracker store: nothing breaks
     assert await channel._turn_language("other", "ok", {}) == "sv"
+
+
+async def test_an_agents_reply_to_a_conversation_without_a_window_is_refused() -> None:
+    sio = FakeSio({"open": ["sid-1"]})
+    api = SocketOutput(sio, "bot_uttered", agent_needs_listener=True)  # type: ignore[arg-type]
+    agent = {"text": "Polisens kontaktcenter: Hej", "custom": {"agent": True}}
+    await api.send_response("open", agent)
+    with pytest.raises(NotConnected) as refused:
+        await api.send_response("closed", agent)
+    assert "Hej" not in str(refused.value), "the error never quotes the reply"
+    # The bot's own messages (an agent joined, back with the assistant) are not refused,
+    # and a citizen's own turn never is.
+    await api.send_response("closed", {"text": "En person har anslutit",
+                                       "custom": {"handover": {"state": "active"}}})
+    turn = SocketOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+    await turn.send_response("closed", agent)
+    assert len(sio.sent) == 3

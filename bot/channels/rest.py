@@ -1,24 +1,95 @@
 """The REST channel, hardened: malformed requests get a JSON 400, text is cleaned, and a
-failure inside Rasa is logged without the citizen's text."""
+failure inside Rasa is logged without the citizen's text.
+
+A REST client only receives the answer to its own request, so nothing can be pushed to it.
+What the contact centre sends meanwhile through Rasa's HTTP API (``output_channel=rest``: an
+agent's reply, "a person has joined", "you are back with the assistant") is kept in the
+conversation as usual, and shown at the top of the answer to the citizen's next message.
+Which conversations have such messages waiting is remembered in this process (bounded), so a
+message costs nothing extra unless something waits; with several Rasa servers, or after a
+restart, waiting messages stay in the conversation's record but are not shown."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.hygiene import clean_metadata, clean_sender, clean_text
+from bot.channels.meta.parse import Platform
 
 logger = logging.getLogger(__name__)
+# Social-media conversations are "<platform>:<user id>"; a REST client must not write into
+# one (a Meta user's id is not a secret) and so act in that citizen's name.
+OTHER_CHANNELS = tuple(f"{platform.value}:" for platform in Platform)
 
 MAX_BODY_BYTES = 512 * 1024  # 20 000 characters JSON-escaped fit
+MAX_WAITING = 10_000
+LISTEN = "action_listen"
+
+
+class WaitingConversations:
+    """Conversations that have messages from the contact centre waiting (bounded, oldest
+    forgotten first)."""
+
+    def __init__(self, size: int = MAX_WAITING) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, conversation_id: str) -> None:
+        self._ids[conversation_id] = None
+        self._ids.move_to_end(conversation_id)
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+    def take(self, conversation_id: str) -> bool:
+        """Whether something waits for the conversation (and forget that it did)."""
+        if conversation_id not in self._ids:
+            return False
+        del self._ids[conversation_id]
+        return True
+
+    def __contains__(self, conversation_id: object) -> bool:
+        return conversation_id in self._ids
+
+
+class WaitingOutput(CollectingOutputChannel):
+    """The output Rasa's HTTP API uses for REST conversations: nothing can be sent, so it
+    notes that the conversation has messages waiting (they are in the tracker already)."""
+
+    def __init__(self, waiting: WaitingConversations) -> None:
+        super().__init__()
+        self.waiting = waiting
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        await super()._persist_message(message)
+        recipient = message.get("recipient_id")
+        if isinstance(recipient, str):
+            self.waiting.add(recipient)
+
+
+def waiting_messages(tracker: DialogueStateTracker) -> list[BotUttered] | None:
+    """The bot messages since the answer to the citizen's last message (sent through Rasa's
+    HTTP API while the citizen was silent); None when the tracker has no citizen message."""
+    events = list(tracker.events)
+    last_user = next((i for i in range(len(events) - 1, -1, -1)
+                      if isinstance(events[i], UserUttered)), None)
+    if last_user is None:
+        return None
+    answered = next((i for i in range(last_user + 1, len(events))
+                     if isinstance(events[i], ActionExecuted)
+                     and events[i].action_name == LISTEN), len(events))
+    return [e for e in events[answered + 1:] if isinstance(e, BotUttered)]
 
 
 def _error(status: int, message: str) -> HTTPResponse:
@@ -31,6 +102,35 @@ class RestChannel(RestInput):
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    def __init__(self) -> None:
+        self.waiting = WaitingConversations()
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """For Rasa's HTTP API (``output_channel=rest``, the console): see the module doc."""
+        return WaitingOutput(self.waiting)
+
+    async def _waiting_for(self, request: Request, sender: str) -> list[dict[str, Any]]:
+        """What the contact centre sent since the citizen's last message, as replies."""
+        if not self.waiting.take(sender):
+            return []
+        store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+        if store is None:
+            return []
+        try:
+            tracker = await store.retrieve(sender)
+            found = waiting_messages(tracker) if tracker else None
+            if found is None:  # the session started without the citizen: look further back
+                tracker = await store.retrieve_full_tracker(sender)
+                found = (waiting_messages(tracker) if tracker else None) or []
+        except Exception as error:  # noqa: BLE001 - the citizen's own answer still comes
+            logger.warning("rest channel: waiting messages could not be read (%s)",
+                           type(error).__name__)
+            return []
+        collector = CollectingOutputChannel()
+        for event in found:
+            await collector.send_response(sender, event.message())
+        return collector.messages
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
@@ -52,6 +152,8 @@ class RestChannel(RestInput):
             sender = clean_sender(body.get("sender"))
             if sender is None:
                 return _error(400, "'sender' must be a non-empty string of at most 128 characters.")
+            if sender.startswith(OTHER_CHANNELS):
+                return _error(400, "'sender' names another channel's conversation.")
             raw = body.get("message")
             if raw is not None and not isinstance(raw, str):
                 return _error(400, "'message' must be a string.")
@@ -59,6 +161,7 @@ class RestChannel(RestInput):
             metadata = clean_metadata(body.get("metadata"), message.text)
             if message.truncated:
                 metadata["truncated"] = True
+            waiting = await self._waiting_for(request, sender)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -72,11 +175,13 @@ class RestChannel(RestInput):
                 )
             except Exception:  # noqa: BLE001 - the citizen must get an answer, not a 500
                 logger.exception("rest channel: handling a message failed (text not logged)")
+                if waiting:
+                    self.waiting.add(sender)  # shown with the next answer instead
                 return _error(
                     503,
                     "The assistant could not answer right now. "
                     "Call 114 14, or 112 in an emergency.",
                 )
-            return response.json(collector.messages)
+            return response.json(waiting + collector.messages)
 
         return webhook

@@ -68,18 +68,46 @@ def reply_language(message: dict[str, Any]) -> str | None:
     return None
 
 
+class NotConnected(Exception):
+    """Raised by the output channel Rasa's HTTP API uses (the console's agent replies) when
+    no chat window of the conversation is connected to this server, so the API answers an
+    error instead of a success for a reply nobody received. Never names the text."""
+
+    def __init__(self) -> None:
+        super().__init__("cannot deliver: no web chat window is connected to the conversation")
+
+
+def _is_agent_reply(message: dict[str, Any]) -> bool:
+    """The handover relay (actions/handover.py) marks an agent's words `{"agent": true}`."""
+    custom = message.get("custom")
+    return isinstance(custom, dict) and custom.get("agent") is True
+
+
 class SocketOutput(SocketIOOutput):
     """Rasa's socket.io output, with custom payloads that work: the stock one passes the
     payload's keys as arguments to `emit` and fails. Text with a custom payload (an agent's
     reply, a handover state) goes out as one message so the client can mark it. Every
-    message says the language it is in (`lang`), when known."""
+    message says the language it is in (`lang`), when known.
+
+    `agent_needs_listener` is for the output Rasa's HTTP API uses: an agent's reply to a
+    conversation without a connected chat window raises :class:`NotConnected` (a socket.io
+    emit to an empty room would vanish, and the console would say "delivered")."""
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str,
-                 language_of: LanguageOf | None = None) -> None:
+                 language_of: LanguageOf | None = None,
+                 agent_needs_listener: bool = False) -> None:
         super().__init__(sio, bot_message_evt)
         self.language_of = language_of
+        self.agent_needs_listener = agent_needs_listener
+
+    def _connected(self, conversation_id: str) -> bool:
+        """Is a chat window of the conversation (its room) connected to this server?"""
+        return any(True for _ in self.sio.manager.get_participants("/", conversation_id))
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if (self.agent_needs_listener and _is_agent_reply(message)
+                and not self._connected(recipient_id)):
+            raise NotConnected()
         language = reply_language(message)
         if language is None and self.language_of is not None:
             language = await self.language_of(recipient_id)
@@ -154,10 +182,12 @@ class SecureSocketIOInput(InputChannel):
         self.languages: OrderedDict[str, str] = OrderedDict()
 
     def get_output_channel(self) -> OutputChannel | None:
-        """Lets Rasa's HTTP API (`output_channel=latest`) push messages to the citizen."""
+        """Lets Rasa's HTTP API (`output_channel=socketio`, the console) push messages to the
+        citizen; an agent's reply to a conversation without a connected window is an error."""
         if self.sio is None:
             return None
-        return SocketOutput(self.sio, self.bot_message_evt, self.language_of)
+        return SocketOutput(self.sio, self.bot_message_evt, self.language_of,
+                            agent_needs_listener=True)
 
     def _remember(self, conversation_id: str, language: str) -> None:
         self.languages[conversation_id] = language

@@ -50,6 +50,7 @@ from bot.handover.keys import (
     DELIVER,
     HANDOVER_SETTINGS,
     HUB,
+    NOT_CONNECTED,
     ON_CLAIMED,
     ON_CLOSED,
     OUTSIDE_7D,
@@ -121,7 +122,21 @@ UNDELIVERED_WINDOW = {
         "handläggare heller. Svaret är sparat som ”Inte levererat”. Medborgaren måste skriva "
         "igen först; kontakta hen annars på annat sätt."
     ),
+    NOT_CONNECTED: (
+        "Svaret kunde inte levereras: medborgarens chattfönster är inte anslutet just nu "
+        "(stängt, eller utan nätverk). Svaret är sparat som ”Inte levererat”; försök igen "
+        "med knappen vid svaret om en stund. Har medborgaren lämnat kan du avsluta ärendet."
+    ),
 }
+# The REST channel cannot receive anything it did not ask for (bot/channels/rest.py).
+REST_NOTE = (
+    "Medborgaren skriver via REST-kanalen, som inte kan ta emot meddelanden direkt. Det du "
+    "skickar visas för medborgaren först när hen skriver nästa gång."
+)
+REST_SENT = (
+    "Svaret är sparat i samtalet. Medborgaren ser det när hen skriver nästa gång "
+    "(REST-kanalen kan inte ta emot meddelanden direkt)."
+)
 # Meta's windows, counted from the citizen's last message (docs/social-media.md).
 STANDARD_WINDOW_HOURS = 24
 HUMAN_AGENT_WINDOW_HOURS = 7 * 24
@@ -281,8 +296,11 @@ async def _deliver(app: web.Application, conversation_id: str, text: str) -> Del
 
 
 def window_note(channel: str, last_citizen_message: datetime | None, now: datetime) -> str | None:
-    """What the agent must know before replying on Messenger, Instagram or WhatsApp, where
-    Meta limits replies by the time since the citizen's last message; None when nothing."""
+    """What the agent must know before replying: on REST that replies wait for the citizen's
+    next message; on Messenger, Instagram or WhatsApp, where Meta limits replies by the time
+    since the citizen's last message, whether that limit applies. None when nothing."""
+    if channel == "rest":
+        return REST_NOTE
     platform = PLATFORM_NAMES.get(channel)
     if platform is None or last_citizen_message is None:
         return None
@@ -471,6 +489,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
     notice = {
         "claimed": "Du har tagit ärendet.",
         "sent": "Svaret är levererat.",
+        "saved": REST_SENT,
         "noted": "Anteckningen är sparad.",
         "moved": "Ärendet är flyttat.",
         "closed": "Ärendet är avslutat; assistenten har tagit över.",
@@ -541,7 +560,8 @@ async def _send(
         return await _conversation_page(
             request, current, handover_id, status=502, error=error, audit=False
         )
-    raise _done(handover_id, "sent")
+    handover = await _db(request.app, get_handover, handover_id)
+    raise _done(handover_id, "saved" if handover.channel == "rest" else "sent")
 
 
 @routes.post(r"/console/conversations/{id:\d+}/reply")

@@ -76,9 +76,15 @@ class HandoverDesk:
     def in_handover(self, conversation_id: str) -> bool:
         """Is the conversation waiting for or with a person now (the database decides, not a
         slot that a failed console call may have left behind)?"""
+        return self.handover_state(conversation_id) is not None
+
+    def handover_state(self, conversation_id: str) -> str | None:
+        """"waiting" or "active" while a person has (or will have) the conversation, else
+        None (the database decides)."""
         with self.sessions() as session:
             ticket = service.status_of(session, conversation_id)
-            return ticket is not None and ticket.status in ("waiting", "active")
+            return ticket.status if ticket is not None and ticket.status in (
+                "waiting", "active") else None
 
     def cancel(self, conversation_id: str) -> None:
         """The citizen went back to the bot before an agent closed the conversation."""

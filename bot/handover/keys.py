@@ -19,12 +19,15 @@ from bot.handover.settings import HandoverSettings
 # Why a reply could not be delivered, when the channel said (Messenger, Instagram, WhatsApp).
 OUTSIDE_24H = "outside_24h"  # the 24-hour window has closed (WhatsApp: templates only)
 OUTSIDE_7D = "outside_7d"  # more than 7 days: not even the HUMAN_AGENT tag is allowed
+# The web chat: no chat window of the conversation is connected (closed, or offline).
+NOT_CONNECTED = "not_connected"
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What a deliver function may answer instead of a bare bool: whether the reply arrived
-    and, if not, why (:data:`OUTSIDE_24H`, :data:`OUTSIDE_7D`, or None when unknown)."""
+    and, if not, why (:data:`OUTSIDE_24H`, :data:`OUTSIDE_7D`, :data:`NOT_CONNECTED`, or
+    None when unknown)."""
 
     delivered: bool
     problem: str | None = None

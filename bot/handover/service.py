@@ -461,6 +461,17 @@ def status_of(session: Session, conversation_id: str) -> HandoverTicket | None:
     return ticket
 
 
+def conversation_channel(session: Session, conversation_id: str) -> str | None:
+    """The channel the conversation's most recent handover came in on ("socketio", "rest",
+    "messenger", …), or None when it never had one: how an agent's reply must go out."""
+    return session.execute(
+        sa.select(handovers.c.channel)
+        .where(handovers.c.conversation_id == conversation_id)
+        .order_by(handovers.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
 def cancel_handover(session: Session, conversation_id: str) -> HandoverTicket | None:
     """The citizen said "avbryt": close the open handover (closed_by "citizen").
 

@@ -89,9 +89,19 @@ REMINDER = {
     "use the Swedish Police's web chat: {url}",
 }
 ATTACHMENT_REFUSED = {
-    "sv": "Jag kunde inte ta emot bilden. Skicka en bild i JPEG, PNG eller GIF på högst {mb} MB.",
-    "en": "I could not receive the picture. Send a JPEG, PNG or GIF picture of at most {mb} MB.",
+    "sv": "Jag kunde inte ta emot bilden. Skicka en bild i JPEG, PNG eller GIF på högst {mb} MB. "
+    "Vid nödläge: ring 112.",
+    "en": "I could not receive the picture. Send a JPEG, PNG or GIF picture of at most {mb} MB. "
+    "In an emergency, call 112.",
 }
+# A voice message, a video or another file: only pictures are taken (for a tip).
+NOT_A_PICTURE = {
+    "sv": "Jag kan bara ta emot bilder här (JPEG, PNG eller GIF), inte röstmeddelanden, filmer "
+    "eller andra filer. Skriv gärna ditt meddelande i stället. Vid nödläge: ring 112.",
+    "en": "I can only receive pictures here (JPEG, PNG or GIF), not voice messages, videos or "
+    "other files. Please write your message instead. In an emergency, call 112.",
+}
+EMERGENCY_REMINDER = {"sv": "Vid nödläge: ring 112.", "en": "In an emergency, call 112."}
 # What Rasa gets for a message that only brought pictures (the tip form counts what is staged).
 PICTURES_ADDED = "/pictures_added"
 # A message the assistant cannot read at all (WhatsApp contacts or "unsupported" content,
@@ -534,15 +544,20 @@ class MetaInput(InputChannel):
         return accepted, refused
 
     def _refusal_notices(self, refused: list[Refusal | Problem], language: str) -> list[str]:
-        """What to tell the citizen about refused pictures, each reason once: the tip's own
-        reason (too many, too large together, unreadable) or the general one."""
+        """What to tell the citizen about refused attachments, each reason once: the tip's
+        own reason (too many, too large together, unreadable), that only pictures are taken
+        (voice, video, other files), or the general one; each reminds of 112."""
         mb = max(1, self.settings.max_attachment_bytes // (1024 * 1024))
         notices: list[str] = []
         for outcome in refused:
             if isinstance(outcome, Problem):
                 notice = outcome.text(language)
+            elif outcome is Refusal.NOT_A_PICTURE:
+                notice = NOT_A_PICTURE[language]
             else:
                 notice = ATTACHMENT_REFUSED[language].format(mb=mb)
+            if "112" not in notice:
+                notice = f"{notice.rstrip()} {EMERGENCY_REMINDER[language]}"
             if notice not in notices:
                 notices.append(notice)
         return notices

@@ -33,13 +33,16 @@ IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 # Kinds that may hold a picture; video and audio are refused without downloading them.
 FETCHED_KINDS = frozenset({"image", "file", "document"})
+# Kinds that may be a picture or any other file: one that is not a picture is "not a picture".
+FILE_KINDS = frozenset({"file", "document"})
 
 
 class Refusal(str, Enum):
     """Why a citizen's attachment was not accepted (safe to store and to log)."""
 
     TOO_LARGE = "too_large"
-    UNSUPPORTED_TYPE = "unsupported_type"
+    UNSUPPORTED_TYPE = "unsupported_type"  # sent as a picture, but not a JPEG, PNG or GIF
+    NOT_A_PICTURE = "not_a_picture"  # a voice message, a video, a PDF, …
     UNAVAILABLE = "unavailable"
 
 
@@ -106,7 +109,7 @@ async def receive_attachment(
     """Fetch, check and store one attachment; the result says what Rasa may be told, or why
     it was refused (a :class:`Problem` when the tip's limits refused it: say its text)."""
     if attachment.kind not in FETCHED_KINDS:
-        return Refusal.UNSUPPORTED_TYPE
+        return Refusal.NOT_A_PICTURE
     reply = await sender.fetch_media(attachment.url, attachment.media_id, max_bytes)
     if reply.too_large:
         return Refusal.TOO_LARGE
@@ -121,7 +124,7 @@ async def receive_attachment(
     data = reply.body
     content_type = sniff_image(data)
     if content_type is None:
-        return Refusal.UNSUPPORTED_TYPE
+        return Refusal.NOT_A_PICTURE if attachment.kind in FILE_KINDS else Refusal.UNSUPPORTED_TYPE
     info = AcceptedAttachment(content_type, len(data), hashlib.sha256(data).hexdigest())
     try:
         await sink(conversation_id, info, data)
