@@ -40,7 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
     Setting(
         "RASA_CONCURRENT_MESSAGES",
-        "4",
+        "2",
         "Messages the Rasa server works on at once; the rest wait their turn in arrival order "
         "(so a busy server keeps every citizen's wait short and even). A message that has "
         "waited 2 seconds goes ahead anyway, so a stalled action server cannot hold up "
@@ -221,7 +221,7 @@ class Settings:
     session_secret: str
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
-    rasa_concurrent_messages: int = 4
+    rasa_concurrent_messages: int = 2
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
