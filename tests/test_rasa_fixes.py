@@ -15,6 +15,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from sklearn.linear_model import LogisticRegression
@@ -53,6 +54,15 @@ def test_every_event_name_resolves_to_the_class_rasas_walk_finds() -> None:
         rasa_fixes.resolve_by_type("no_such_event")
 
 
+def test_an_empty_domain_is_recognised_as_rasa_does() -> None:
+    from rasa.shared.core.domain import Domain
+
+    loaded = Domain.load(str(Path(__file__).parent.parent / "domain.yml"))
+    for domain in (Domain.empty(), Domain.from_dict({}), loaded):
+        assert rasa_fixes.domain_is_empty(domain) == rasa_fixes._rasa_is_empty(domain)
+    assert rasa_fixes.domain_is_empty(Domain.empty()) and not rasa_fixes.domain_is_empty(loaded)
+
+
 def test_multinomial_probabilities_equal_scikit_learns() -> None:
     rng = np.random.default_rng(7)
     x = scipy.sparse.random(300, 500, density=0.02, format="csr", random_state=7)
@@ -79,6 +89,7 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
                (MessageProcessor, "handle_message"), (rasa.core.run, "load_agent_on_start")]
     originals = [owner.__dict__[name] for owner, name in patched]
     resolve = Event.__dict__["resolve_by_type"]
+    is_empty = Domain.__dict__["is_empty"]
     agent = Agent.load(str(model_path))
     stock = _parse_all(agent)
     try:
@@ -89,6 +100,7 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
         for (owner, name), original in zip(patched, originals, strict=True):
             setattr(owner, name, original)
         Event.resolve_by_type = resolve
+        Domain.is_empty = is_empty
     for before, after in zip(copy.deepcopy(stock), fixed, strict=True):
         assert after["intent"]["name"] == before["intent"]["name"], before["text"]
         assert after["intent"]["confidence"] == pytest.approx(before["intent"]["confidence"],
