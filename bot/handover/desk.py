@@ -73,11 +73,6 @@ class HandoverDesk:
             session.commit()
             return ticket
 
-    def in_handover(self, conversation_id: str) -> bool:
-        """Is the conversation waiting for or with a person now (the database decides, not a
-        slot that a failed console call may have left behind)?"""
-        return self.handover_state(conversation_id) is not None
-
     def handover_state(self, conversation_id: str) -> str | None:
         """"waiting" or "active" while a person has (or will have) the conversation, else
         None (the database decides)."""

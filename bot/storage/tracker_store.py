@@ -129,11 +129,12 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         sender_id = tracker.sender_id
         stored = self.recent.get(sender_id)
         self.recent.forget(sender_id)  # until this save has committed
+        events = list(tracker.events)
         added: list[Stored] = []
         with self.session_scope() as session:
             new_events: Iterable[Event] = (
                 self._additional_events(session, tracker) if stored is None
-                else list(tracker.events)[len(stored):])
+                else events[len(stored):])
             rows = []
             for event in new_events:
                 data = event.as_dict()
@@ -151,7 +152,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 session.execute(insert(self.SQLEvent.__table__), rows)
                 session.commit()
         if stored is None:  # the first save since this process last saw the conversation
-            earlier = list(tracker.events)[:len(tracker.events) - len(added)]
+            earlier = events[:len(events) - len(added)]
             stored = [_stored(d, json.dumps(d)) for d in (e.as_dict() for e in earlier)]
         self.recent.put(sender_id, current_session(stored + added))
 
