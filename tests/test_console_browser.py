@@ -1,7 +1,8 @@
 """The contact-centre console in a real browser (Debian's chromium through Playwright)
 against the real servers: a citizen on the socket.io channel asks for a person, the
 console shows it live, the agent claims and replies, the citizen receives it and answers,
-the answer shows in the console, the agent closes and the bot answers again."""
+the answer shows in the open console page without a reload, the agent closes and the bot
+answers again."""
 
 from __future__ import annotations
 
@@ -60,13 +61,15 @@ def test_a_whole_handover_through_the_console(system: RunningSystem, console: An
     console.wait_for_selector("text=min cykel är borta", timeout=15_000)
     assert console.locator("img[src='x']").count() == 0, "citizen text is shown inert"
     console.click("text=Ta ärendet")
+    console.wait_for_url("**done=claimed")
     console.fill("#reply-text", "Hej! Jag heter Anna. Vad gäller det?")
     console.click("text=Skicka svar")
+    # The citizen has the reply before the console's redirect lands: wait for the page.
+    console.wait_for_url("**done=sent")
     texts: list[str] = []
     while not any("Jag heter Anna" in t for t in texts):
         texts.append(citizen.replies.get(timeout=20).get("text", ""))
     tell(citizen, token, "Det gäller min stulna cykel")
-    console.reload()
     console.wait_for_selector("text=Det gäller min stulna cykel", timeout=15_000)
     console.click("text=Avsluta (assistenten tar över)")
     back: list[str] = []
