@@ -20,6 +20,11 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   1 ms of a ~8 ms message. The fix passes the one sparse row through as is, and computes the
   multinomial probabilities as scikit-learn does (the same dot product, intercept and
   `softmax`) with the weights transposed once; other cases go to scikit-learn unchanged.
+- The rule policy finds the rules that match a conversation by filtering every rule
+  against every past state of the conversation, newest first, and reverses each rule's
+  states again for every check. A rule only ever looks at as many states as it has (at most
+  four here), so once the history looked at is longer than every rule still in play the
+  filter keeps them all; the fix stops there and keeps each rule's reversed states.
 - `Domain.is_empty`, asked for every message, builds a new empty domain to compare with;
   the fix compares with that empty domain's dictionary, built once.
 - Rasa starts every arriving message at once. Under load they interleave on the one event
@@ -54,13 +59,15 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.domain import Domain
+from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -70,6 +77,8 @@ from sklearn.utils.extmath import softmax
 GATE_PATIENCE = 2.0
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_is_empty = Domain.is_empty
+_rasa_is_rule_applicable = RulePolicy._is_rule_applicable
+_rasa_get_possible_keys = RulePolicy._get_possible_keys
 _rasa_handle_message = MessageProcessor.handle_message
 _rasa_create_x = LogisticRegressionClassifier._create_X
 _sklearn_predict_proba = LogisticRegression.predict_proba
@@ -119,6 +128,40 @@ def _empty_domain() -> dict[str, Any]:
 def domain_is_empty(self: Domain) -> bool:
     """`Domain.is_empty` against an empty domain made once."""
     return self.as_dict() == _empty_domain()
+
+
+@cache
+def _reversed_rule(rule_key: str) -> tuple[State, ...]:
+    """A learned rule's states, newest first (Rasa reverses them again for every check)."""
+    return tuple(reversed(RulePolicy._rule_key_to_state(rule_key)))
+
+
+def is_rule_applicable(self: RulePolicy, rule_key: str, turn_index: int,
+                       conversation_state: State) -> bool:
+    """Rasa's `RulePolicy._is_rule_applicable`, with the rule's reversed states kept."""
+    reversed_rule_states = _reversed_rule(rule_key)
+    if turn_index >= len(reversed_rule_states):
+        return True
+    current_previous_action = conversation_state.get(PREVIOUS_ACTION)
+    rule_previous_action = reversed_rule_states[turn_index].get(PREVIOUS_ACTION)
+    if not rule_previous_action and not current_previous_action:
+        return True
+    if not rule_previous_action or not current_previous_action:
+        return False
+    return self._does_rule_match_state(reversed_rule_states[turn_index], conversation_state)
+
+
+def get_possible_keys(self: RulePolicy, lookup: dict[str, str],
+                      states: list[State]) -> set[str]:
+    """Rasa's `RulePolicy._get_possible_keys`, stopping once the states looked at reach
+    further back than the longest rule left (every check after that is true)."""
+    possible_keys = set(lookup)
+    for turn_index, state in enumerate(reversed(states)):
+        if turn_index >= max((len(_reversed_rule(key)) for key in possible_keys), default=0):
+            break
+        possible_keys = {key for key in possible_keys
+                         if self._is_rule_applicable(key, turn_index, state)}
+    return possible_keys
 
 
 def _minimal_schema(runner: DaskGraphRunner, targets: tuple[str, ...]) -> GraphSchema:
@@ -245,6 +288,8 @@ def apply(concurrent_messages: int = 0) -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
     Domain.is_empty = domain_is_empty  # type: ignore[method-assign]
+    RulePolicy._is_rule_applicable = is_rule_applicable  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[method-assign]
     DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
     LogisticRegressionClassifier._create_X = create_x  # type: ignore[method-assign]
     LogisticRegression.predict_proba = predict_proba  # type: ignore[method-assign]

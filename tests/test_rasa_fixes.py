@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import tarfile
 from pathlib import Path
 
 import jsonschema
@@ -12,6 +14,7 @@ import pytest
 import rasa.core.run
 import scipy.sparse
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -75,6 +78,44 @@ def test_multinomial_probabilities_equal_scikit_learns() -> None:
                           rasa_fixes._sklearn_predict_proba(binary, row))
 
 
+def _rule_lookups(model_path: Path) -> dict[str, dict[str, str]]:
+    with tarfile.open(model_path) as model:
+        member = next(m for m in model.getmembers()
+                      if m.name.endswith("RulePolicy0/rule_policy.json"))
+        lookup = json.load(model.extractfile(member))["lookup"]  # type: ignore[arg-type]
+    return {name: rules for name, rules in lookup.items() if isinstance(rules, dict)}
+
+
+def test_the_rules_that_match_a_conversation_are_found_as_rasa_finds_them(
+        model_path: Path) -> None:
+    lookups = _rule_lookups(model_path)
+    rules = sorted(lookups["rules"])
+    policy = RulePolicy.__new__(RulePolicy)
+    # Conversations made of the learned rules' own states, alone, after one another and
+    # with a state dropped or a slot changed: matches, partial matches and misses.
+    histories: list[list[dict]] = []
+    for number, key in enumerate(rules):
+        states = json.loads(key)
+        other = json.loads(rules[(number * 7 + 3) % len(rules)])
+        histories += [states, other + states, states + other, states[1:], states[:-1],
+                      other[-1:] + states[1:], states[:1] + other[-1:] + states[1:]]
+        changed = copy.deepcopy(states)
+        changed[-1].setdefault("slots", {})["language"] = ("en",)
+        histories.append(other + changed)
+    found = 0
+    for lookup in lookups.values():
+        for states in histories:
+            stock = RulePolicy._get_possible_keys(policy, lookup, states)
+            fixed = rasa_fixes.get_possible_keys(policy, lookup, states)
+            assert fixed == stock
+            found += bool(stock)
+            for key in list(lookup)[:20]:
+                for index, state in enumerate(reversed(states)):
+                    assert rasa_fixes.is_rule_applicable(policy, key, index, state) == \
+                        rasa_fixes._rasa_is_rule_applicable(policy, key, index, state)
+    assert found > len(rules)  # the comparison covers real matches, not only misses
+
+
 def _parse_all(agent: object) -> list[dict]:
     import asyncio
 
@@ -86,7 +127,8 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
 
     patched = [(DaskGraphRunner, "run"), (LogisticRegressionClassifier, "_create_X"),
                (LogisticRegression, "predict_proba"), (RemoteAction, "_validate_action_result"),
-               (MessageProcessor, "handle_message"), (rasa.core.run, "load_agent_on_start")]
+               (MessageProcessor, "handle_message"), (rasa.core.run, "load_agent_on_start"),
+               (RulePolicy, "_is_rule_applicable"), (RulePolicy, "_get_possible_keys")]
     originals = [owner.__dict__[name] for owner, name in patched]
     resolve = Event.__dict__["resolve_by_type"]
     is_empty = Domain.__dict__["is_empty"]
