@@ -27,13 +27,19 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   filter keeps them all; the fix stops there and keeps each rule's reversed states.
 - `Domain.is_empty`, asked for every message, builds a new empty domain to compare with;
   the fix compares with that empty domain's dictionary, built once.
-- Rasa starts every arriving message at once. Under load they interleave on the one event
-  loop, and a message that waits for the action server (every conversation's first, for
-  its session start) rejoins the back of a queue of all the others each time: the first
-  message of a conversation took 2-3 times as long as the rest. The admission gate lets a
-  few messages in at a time, in arrival order (RASA_CONCURRENT_MESSAGES), so every
-  citizen waits about as long as any other; a message that has waited `GATE_PATIENCE`
-  seconds goes ahead anyway, so a stalled action server cannot hold the others back.
+- Rasa starts every arriving message at once. The work of a message hardly ever waits, so
+  under load the event loop runs every message that has arrived back to back, and a
+  message that waits for the action server (every conversation's first, for its session
+  start) gets its answer only after all of them. The admission gate lets messages in one
+  at a time (RASA_CONCURRENT_MESSAGES), in arrival order and one per turn of the event
+  loop; a message waiting for the action server lends its turn to the next and, once
+  answered, comes back before the messages that have not started. A message that has
+  waited `GATE_PATIENCE` seconds goes ahead anyway, so a stalled action server cannot hold
+  the others back.
+- Rasa opens a new HTTP session, and so a new connection, for every call to the action
+  server, and closes it again: several turns of a busy event loop per call. The fix keeps
+  one session per endpoint, made as Rasa makes it, with idle connections closed after
+  `KEEPALIVE_SECONDS` (before the server's own keep-alive ends them).
 - Not a change to Rasa but to the interpreter: once the model is loaded the process holds
   about half a million long-lived objects (TensorFlow, scikit-learn, the graph), and every
   full garbage collection walked them all: a 300-600 ms pause for every conversation in
@@ -45,11 +51,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache, wraps
 from typing import Any
 
+import aiohttp
 import numpy as np
 import rasa.core.run
 import rasa.shared.utils.common
@@ -59,6 +69,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.exceptions import GraphRunError
@@ -71,15 +82,19 @@ from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.endpoints import EndpointConfig
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.extmath import softmax
 
 GATE_PATIENCE = 2.0
+KEEPALIVE_SECONDS = 2.0
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_is_empty = Domain.is_empty
 _rasa_is_rule_applicable = RulePolicy._is_rule_applicable
 _rasa_get_possible_keys = RulePolicy._get_possible_keys
 _rasa_handle_message = MessageProcessor.handle_message
+_rasa_request = EndpointConfig.request
+_rasa_session = EndpointConfig.session
 _rasa_create_x = LogisticRegressionClassifier._create_X
 _sklearn_predict_proba = LogisticRegression.predict_proba
 
@@ -247,25 +262,101 @@ def freeze_after_load(load: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
 
 
 class AdmissionGate:
-    """At most `size` messages in processing at once, admitted in arrival order (asyncio's
-    semaphore wakes its waiters first come, first served); after `patience` seconds of
-    waiting a message is let in regardless."""
+    """At most `size` messages in processing at once, admitted in arrival order; after
+    `patience` seconds of waiting a message is let in regardless.
+
+    Every message passes through the line, even when a slot is free, and is let in by the
+    one before it: the event loop then runs one message per turn, so a reply from the action
+    server is picked up within a message or two instead of after every message that arrived
+    meanwhile. A message that waits for another service (`away`) lends its slot to the next
+    in line and, once answered, comes back before the messages that have not started.
+    """
 
     def __init__(self, size: int, patience: float = GATE_PATIENCE) -> None:
+        self.size = size
         self.patience = patience
-        self._slots = asyncio.Semaphore(size)
+        self._busy = 0
+        self._arriving: deque[asyncio.Future[bool]] = deque()
+        self._returning: deque[asyncio.Future[bool]] = deque()
+
+    async def _take(self, line: deque[asyncio.Future[bool]]) -> bool:
+        """Wait in `line` for a slot: True with one, False when the patience ran out."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        line.append(future)
+        if self._busy < self.size:
+            self._busy += 1
+            self._hand_on()
+        timer = loop.call_later(self.patience, _give_up, future)
+        try:
+            if future.done():  # a slot was free: still let what is ready run first
+                await asyncio.sleep(0)
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled() and future.result():
+                self._hand_on()  # handed a slot just as the message was cancelled
+            raise
+        finally:
+            timer.cancel()
+
+    def _hand_on(self) -> None:
+        """Give a free slot to the first still waiting (returning messages first), or
+        free it; waiters that gave up (patience) or were cancelled are dropped."""
+        for line in (self._returning, self._arriving):
+            while line:
+                future = line.popleft()
+                if not future.done():
+                    future.set_result(True)
+                    return
+        self._busy -= 1
 
     @asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.patience)
-        except asyncio.TimeoutError:
-            yield
-            return
+        """Hold a slot (if one came within the patience) while the body runs."""
+        admission = _Admission(self, await self._take(self._arriving))
+        token = _admission.set(admission)
         try:
             yield
         finally:
-            self._slots.release()
+            _admission.reset(token)
+            if admission.holds:
+                self._hand_on()
+
+    @staticmethod
+    @asynccontextmanager
+    async def away() -> AsyncIterator[None]:
+        """Around a wait for another service: the current message's slot serves others."""
+        admission = _admission.get()
+        if admission is None or not admission.holds:
+            yield
+            return
+        admission.gate._hand_on()
+        admission.holds = False
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            admission.holds = await admission.gate._take(admission.gate._returning)
+            raise
+        admission.holds = await admission.gate._take(admission.gate._returning)
+
+
+def _give_up(future: asyncio.Future[bool]) -> None:
+    """The patience ran out: the message goes ahead without a slot."""
+    if not future.done():
+        future.set_result(False)
+
+
+@dataclass
+class _Admission:
+    """One message's place at the gate: whether it holds a slot right now."""
+
+    gate: AdmissionGate
+    holds: bool
+
+
+_admission: ContextVar[_Admission | None] = ContextVar("rasa_admission", default=None)
 
 
 def gated_handle_message(size: int) -> Callable[..., Awaitable[Any]]:
@@ -283,6 +374,47 @@ def gated_handle_message(size: int) -> Callable[..., Awaitable[Any]]:
     return _rasa_handle_message if size <= 0 else handle_message
 
 
+class _KeptSession:
+    """`async with` on a kept session: entering gives it, leaving keeps it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+def kept_session(self: EndpointConfig) -> Any:
+    """Rasa's `EndpointConfig.session` (same headers, auth and timeout), made once per
+    endpoint and event loop and kept open, so calls reuse their connection instead of
+    opening and closing one each (several turns of the busy event loop per call). Idle
+    connections are closed after `KEEPALIVE_SECONDS`, before a server would close them."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _rasa_session(self)
+    kept = self.__dict__.get("_kept_session")
+    if kept is None or kept[0] is not loop or kept[1].closed:
+        auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                if self.basic_auth else None)
+        session = aiohttp.ClientSession(
+            headers=self.headers, auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS))
+        kept = self.__dict__["_kept_session"] = (loop, session)
+    return _KeptSession(kept[1])
+
+
+async def request_away(self: EndpointConfig, *args: Any, **kwargs: Any) -> Any:
+    """Rasa's HTTP call to an endpoint (the action server), with the caller's admission
+    slot lent out while it waits for the answer."""
+    async with AdmissionGate.away():
+        return await _rasa_request(self, *args, **kwargs)
+
+
 def apply(concurrent_messages: int = 0) -> None:
     """Install the fixes (idempotent); `concurrent_messages` sizes the admission gate."""
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
@@ -296,3 +428,5 @@ def apply(concurrent_messages: int = 0) -> None:
     rasa.core.run.load_agent_on_start = freeze_after_load(rasa.core.run.load_agent_on_start)
     MessageProcessor.handle_message = gated_handle_message(  # type: ignore[method-assign]
         concurrent_messages)
+    EndpointConfig.request = request_away  # type: ignore[method-assign]
+    EndpointConfig.session = kept_session  # type: ignore[method-assign]

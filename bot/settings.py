@@ -40,9 +40,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
     Setting(
         "RASA_CONCURRENT_MESSAGES",
-        "2",
+        "1",
         "Messages the Rasa server works on at once; the rest wait their turn in arrival order "
-        "(so a busy server keeps every citizen's wait short and even). A message that has "
+        "(so a busy server keeps every citizen's wait short and even). A message waiting for "
+        "the action server lends its turn and comes back first. A message that has "
         "waited 2 seconds goes ahead anyway, so a stalled action server cannot hold up "
         "emergency replies. 0 admits every message at once (Rasa's own behaviour).",
     ),
@@ -221,7 +222,7 @@ class Settings:
     session_secret: str
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
-    rasa_concurrent_messages: int = 2
+    rasa_concurrent_messages: int = 1
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod

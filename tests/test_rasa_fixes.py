@@ -7,12 +7,14 @@ import copy
 import json
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
 import rasa.core.run
 import scipy.sparse
+from aiohttp import web
 from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
@@ -21,6 +23,7 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 from sklearn.linear_model import LogisticRegression
 
 from bot import rasa_fixes
@@ -128,7 +131,8 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
     patched = [(DaskGraphRunner, "run"), (LogisticRegressionClassifier, "_create_X"),
                (LogisticRegression, "predict_proba"), (RemoteAction, "_validate_action_result"),
                (MessageProcessor, "handle_message"), (rasa.core.run, "load_agent_on_start"),
-               (RulePolicy, "_is_rule_applicable"), (RulePolicy, "_get_possible_keys")]
+               (RulePolicy, "_is_rule_applicable"), (RulePolicy, "_get_possible_keys"),
+               (EndpointConfig, "request"), (EndpointConfig, "session")]
     originals = [owner.__dict__[name] for owner, name in patched]
     resolve = Event.__dict__["resolve_by_type"]
     is_empty = Domain.__dict__["is_empty"]
@@ -208,3 +212,116 @@ async def test_a_stalled_message_cannot_hold_the_others_back() -> None:
 
 def test_no_gate_is_rasas_own_behaviour() -> None:
     assert rasa_fixes.gated_handle_message(0) is rasa_fixes._rasa_handle_message
+
+
+async def test_a_message_waiting_for_the_action_server_lends_its_slot_and_comes_back_first(
+) -> None:
+    gate = rasa_fixes.AdmissionGate(1, patience=5.0)
+    order: list[str] = []
+    answer = asyncio.Event()
+
+    async def first_message() -> None:  # a session start: it calls the action server
+        async with gate.admit():
+            order.append("first starts")
+            async with gate.away():
+                await answer.wait()
+            order.append("first ends")
+
+    async def message(name: str) -> None:
+        async with gate.admit():
+            order.append(name)
+            await asyncio.sleep(0.01)
+
+    first = asyncio.create_task(first_message())
+    await asyncio.sleep(0.001)
+    second = asyncio.create_task(message("second"))  # served while the first one waits
+    await asyncio.sleep(0.005)
+    third = asyncio.create_task(message("third"))    # arrives later: after the first
+    await asyncio.sleep(0)
+    answer.set()
+    await asyncio.gather(first, second, third)
+    assert order == ["first starts", "second", "first ends", "third"]
+
+
+async def test_a_free_slot_still_lets_a_waiting_reply_go_first() -> None:
+    """Messages do not run back to back in one turn of the event loop: a reply from the
+    action server that became ready meanwhile is picked up before the next message."""
+    gate = rasa_fixes.AdmissionGate(1, patience=5.0)
+    order: list[str] = []
+
+    async def message(name: str) -> None:
+        async with gate.admit():
+            order.append(name)
+            if name == "a":  # while "a" runs, a reply arrives for someone else
+                asyncio.get_running_loop().call_soon(order.append, "reply")
+
+    await asyncio.gather(message("a"), message("b"))
+    assert order == ["a", "reply", "b"]
+
+
+async def test_a_message_cancelled_while_waiting_does_not_keep_a_slot() -> None:
+    gate = rasa_fixes.AdmissionGate(1, patience=5.0)
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with gate.admit():
+            await release.wait()
+
+    held = asyncio.create_task(holder())
+    await asyncio.sleep(0.001)
+
+    async def waiter() -> None:
+        async with gate.admit():
+            pass
+
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0)
+    release.set()          # the slot is handed to the waiter ...
+    await asyncio.sleep(0)
+    waiting.cancel()       # ... which is cancelled before it runs
+    await asyncio.gather(held, waiting, return_exceptions=True)
+    await asyncio.wait_for(waiter(), 1.0)  # the slot is free again, no patience needed
+    assert gate._busy == 0
+
+
+async def test_rasas_calls_to_the_action_server_lend_the_slot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = rasa_fixes.AdmissionGate(1, patience=5.0)
+    seen: list[int] = []
+
+    async def stock_request(self: object, **kwargs: object) -> dict[str, object]:
+        seen.append(gate._busy)
+        return {"events": []}
+
+    monkeypatch.setattr(rasa_fixes, "_rasa_request", stock_request)
+    endpoint = EndpointConfig("http://127.0.0.1:1/webhook")
+    assert await rasa_fixes.request_away(endpoint, json={}) == {"events": []}  # no message
+    async with gate.admit():
+        assert await rasa_fixes.request_away(endpoint, json={}) == {"events": []}
+        assert gate._busy == 1
+    assert seen == [0, 0] and gate._busy == 0
+
+
+async def test_calls_to_an_endpoint_reuse_one_kept_connection(
+        aiohttp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    peers: list[object] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))  # type: ignore[union-attr]
+        assert request.headers.get("X-Test") == "1"
+        return web.json_response({"events": [], "got": await request.json()})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    server = await aiohttp_server(app)
+    monkeypatch.setattr(EndpointConfig, "session", rasa_fixes.kept_session)
+    endpoint = EndpointConfig(str(server.make_url("/webhook")), headers={"X-Test": "1"})
+    first = await rasa_fixes._rasa_request(endpoint, json={"n": 1})
+    second = await rasa_fixes._rasa_request(endpoint, json={"n": 2})
+    assert first["got"] == {"n": 1} and second["got"] == {"n": 2}
+    assert peers[0] == peers[1], "the second call reuses the first call's connection"
+    kept = endpoint.__dict__["_kept_session"][1]
+    assert not kept.closed
+    await kept.close()
+    assert (await rasa_fixes._rasa_request(endpoint, json={"n": 3}))["got"] == {"n": 3}
+    await endpoint.__dict__["_kept_session"][1].close()
