@@ -105,6 +105,17 @@ def _csrf_in(page: str) -> str:
     return match[1]
 
 
+async def _claimed(aiohttp_client: Any, url: str, ticket: service.HandoverTicket,
+                   deliver: Any = None) -> tuple[TestClient, str, str]:
+    """A logged-in console that has claimed `ticket`: the client, its CSRF token and the
+    conversation page's path."""
+    client = await _console(aiohttp_client, url, deliver=deliver)
+    csrf = await _login(client)
+    base = f"/console/conversations/{ticket.id}"
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    return client, csrf, base
+
+
 async def _login(client: TestClient, username: str = "anna", password: str = PASSWORD) -> str:
     """Log in through the form; returns the session's CSRF token."""
     token = _csrf_in(await (await client.get("/console/login")).text())
@@ -398,10 +409,7 @@ async def test_a_failed_delivery_is_shown_and_can_be_retried(
             raise outcome
         return bool(outcome)
 
-    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
-    csrf = await _login(client)
-    base = f"/console/conversations/{ticket.id}"
-    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    client, csrf, base = await _claimed(aiohttp_client, sqlite_db, ticket, deliver=deliver)
     reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hallå?"})
     assert reply.status == 502
     page = await reply.text()
@@ -660,10 +668,7 @@ async def test_the_agent_is_told_about_the_window_before_replying(
     _agent(sqlite_db)
     ticket = _open(sqlite_db, f"{channel}:123", channel=channel,
                    now=datetime.now(timezone.utc) - ago)
-    client = await _console(aiohttp_client, sqlite_db)
-    csrf = await _login(client)
-    base = f"/console/conversations/{ticket.id}"
-    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    client, csrf, base = await _claimed(aiohttp_client, sqlite_db, ticket)
     page = await (await client.get(base)).text()
     if expected is None:
         assert 'class="warning"' not in page
@@ -680,10 +685,7 @@ async def test_a_reply_refused_for_the_7_day_window_says_so_plainly(
     async def deliver(conversation_id: str, text: str) -> Delivery:
         return Delivery(False, OUTSIDE_7D)
 
-    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
-    csrf = await _login(client)
-    base = f"/console/conversations/{ticket.id}"
-    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    client, csrf, base = await _claimed(aiohttp_client, sqlite_db, ticket, deliver=deliver)
     reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hallå?"})
     assert reply.status == 502
     page = await reply.text()
@@ -700,10 +702,7 @@ async def test_on_rest_the_agent_is_told_the_reply_waits_for_the_citizens_next_m
     async def deliver(conversation_id: str, text: str) -> bool:
         return True
 
-    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
-    csrf = await _login(client)
-    base = f"/console/conversations/{ticket.id}"
-    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    client, csrf, base = await _claimed(aiohttp_client, sqlite_db, ticket, deliver=deliver)
     page = await (await client.get(base)).text()
     assert 'class="warning"' in page and "REST-kanalen" in page and "nästa gång" in page
     reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hej!"},
@@ -723,10 +722,7 @@ async def test_a_reply_to_a_closed_chat_window_says_so_plainly(
     async def deliver(conversation_id: str, text: str) -> Delivery:
         return Delivery(False, NOT_CONNECTED)
 
-    client = await _console(aiohttp_client, sqlite_db, deliver=deliver)
-    csrf = await _login(client)
-    base = f"/console/conversations/{ticket.id}"
-    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    client, csrf, base = await _claimed(aiohttp_client, sqlite_db, ticket, deliver=deliver)
     reply = await client.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hallå?"})
     assert reply.status == 502
     page = await reply.text()
