@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 TRAINING_DATA = ("data/nlu", "data/rules.yml", "data/stories.yml")
-TRAINING_INPUTS = ("config.yml", "domain.yml", "requirements.txt", *TRAINING_DATA)
+# The trained featurizer's own code makes the features the classifier is trained on.
+TRAINING_INPUTS = ("config.yml", "domain.yml", "requirements.txt", "bot/sentence_features.py",
+                   *TRAINING_DATA)
 
 
 def _files(root: Path) -> list[Path]:
