@@ -25,6 +25,14 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   states again for every check. A rule only ever looks at as many states as it has (at most
   four here), so once the history looked at is longer than every rule still in play the
   filter keeps them all; the fix stops there and keeps each rule's reversed states.
+- The rule policy predicts about three times per message, and each time Rasa works out the
+  conversation's states by replaying every event onto a fresh copy of the tracker. The
+  states before each action never change once later events are added, so the fix keeps,
+  on the tracker, the replayed copy and the states so far, and replays only the events
+  added since (from scratch again if an earlier event was reverted). Every caller gets its
+  own copies of the states, which Rasa's featurizer edits in place.
+- Every tracker copy copies each slot with `copy.copy`, which goes through the pickle
+  protocol; the slots' own `__copy__` makes the same shallow copy directly.
 - `Domain.is_empty`, asked for every message, builds a new empty domain to compare with;
   the fix compares with that empty domain's dictionary, built once.
 - Rasa starts every arriving message at once. The work of a message hardly ever waits, so
@@ -79,7 +87,9 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.slots import Slot
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import EndpointConfig
@@ -90,6 +100,7 @@ GATE_PATIENCE = 2.0
 KEEPALIVE_SECONDS = 2.0
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_is_empty = Domain.is_empty
+_rasa_states_for_tracker_history = Domain.states_for_tracker_history
 _rasa_is_rule_applicable = RulePolicy._is_rule_applicable
 _rasa_get_possible_keys = RulePolicy._get_possible_keys
 _rasa_handle_message = MessageProcessor.handle_message
@@ -143,6 +154,61 @@ def _empty_domain() -> dict[str, Any]:
 def domain_is_empty(self: Domain) -> bool:
     """`Domain.is_empty` against an empty domain made once."""
     return self.as_dict() == _empty_domain()
+
+
+@dataclass
+class _StatesMemo:
+    """How far `states_for_tracker_history` got with one tracker: the applied events it
+    replayed, the replayed copy after them, and the state before each action among them."""
+
+    domain: Domain
+    replay: DialogueStateTracker
+    applied: list[Event]
+    states: list[State]
+
+    def continues(self, domain: Domain, applied: list[Event]) -> bool:
+        """True when `applied` still starts with the events replayed so far."""
+        return (self.domain is domain and len(self.applied) <= len(applied)
+                and all(seen is event for seen, event in zip(self.applied, applied)))
+
+
+def _copy_state(state: State) -> State:
+    """A state the caller may edit (its sub-states are dicts of strings and tuples, some
+    of them the replayed tracker's own)."""
+    return {kind: dict(sub_state) for kind, sub_state in state.items()}
+
+
+def states_for_tracker_history(self: Domain, tracker: DialogueStateTracker,
+                               omit_unset_slots: bool = False,
+                               ignore_rule_only_turns: bool = False,
+                               rule_only_data: dict[str, Any] | None = None) -> list[State]:
+    """Rasa's `Domain.states_for_tracker_history`, replaying only the events added since
+    the last call for the same tracker (rule-only turns ignored: Rasa's own code)."""
+    if ignore_rule_only_turns:
+        return _rasa_states_for_tracker_history(self, tracker, omit_unset_slots,
+                                                ignore_rule_only_turns, rule_only_data)
+    applied = tracker.applied_events()
+    memos: dict[bool, _StatesMemo] = tracker.__dict__.setdefault("_states_memo", {})
+    memo = memos.get(omit_unset_slots)
+    if memo is None or not memo.continues(self, applied):
+        memo = memos[omit_unset_slots] = _StatesMemo(self, tracker.init_copy(), [], [])
+    for event in applied[len(memo.applied):]:
+        if isinstance(event, ActionExecuted):
+            memo.states.append(self._clean_state(
+                self.get_active_state(memo.replay, omit_unset_slots=omit_unset_slots)))
+        memo.replay.update(event)
+        memo.applied.append(event)
+    latest = self._clean_state(self.get_active_state(memo.replay,
+                                                     omit_unset_slots=omit_unset_slots))
+    return [_copy_state(state) for state in (*memo.states, latest)]
+
+
+def copy_slot(self: Slot) -> Slot:
+    """`copy.copy` of a slot without the pickle protocol: a new object with the same
+    attributes, as the protocol makes it for classes without state hooks."""
+    copied = type(self).__new__(type(self))
+    copied.__dict__.update(self.__dict__)
+    return copied
 
 
 @cache
@@ -420,6 +486,8 @@ def apply(concurrent_messages: int = 0) -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
     Domain.is_empty = domain_is_empty  # type: ignore[method-assign]
+    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
+    Slot.__copy__ = copy_slot  # type: ignore[attr-defined]
     RulePolicy._is_rule_applicable = is_rule_applicable  # type: ignore[method-assign]
     RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[method-assign]
     DaskGraphRunner.run = run_graph  # type: ignore[method-assign]

@@ -21,7 +21,20 @@ from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+    UserUtteranceReverted,
+)
+from rasa.shared.core.slots import Slot
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from sklearn.linear_model import LogisticRegression
@@ -119,6 +132,78 @@ def test_the_rules_that_match_a_conversation_are_found_as_rasa_finds_them(
     assert found > len(rules)  # the comparison covers real matches, not only misses
 
 
+def _conversation_events() -> list[Event]:
+    """A conversation with slots, a form, a reverted utterance, a reverted action, a
+    restart and a new session: every kind of event that changes past states."""
+    def user(intent: str, text: str = "x") -> UserUttered:
+        return UserUttered(text, {"name": intent, "confidence": 1.0},
+                           [{"entity": "language", "value": "sv", "start": 0, "end": 1}])
+
+    return [
+        ActionExecuted("action_session_start"), SessionStarted(),
+        ActionExecuted("action_listen"), user("greet"), SlotSet("language", "sv"),
+        ActionExecuted("utter_greet"), BotUttered("Hej"), ActionExecuted("action_listen"),
+        user("give_tip"), ActionExecuted("tip_form"), ActiveLoop("tip_form"),
+        SlotSet("requested_slot", "tip_what"), ActionExecuted("action_listen"),
+        user("out_of_scope", "något"), UserUtteranceReverted(),
+        user("tip_seen", "en bil"), ActionExecuted("tip_form"), SlotSet("tip_what", "en bil"),
+        ActionExecuted("action_wrong"), ActionReverted(), ActionExecuted("action_listen"),
+        user("cancel"), ActiveLoop(None), SlotSet("requested_slot", None),
+        ActionExecuted("utter_ok"), ActionExecuted("action_listen"), Restarted(),
+        ActionExecuted("action_session_start"), SessionStarted(),
+        ActionExecuted("action_listen"), user("request_human"), SlotSet("area", "1480"),
+        ActionExecuted("action_handover"), ActionExecuted("action_listen"),
+    ]
+
+
+def test_past_states_are_worked_out_as_rasa_does_as_a_conversation_grows() -> None:
+    domain = Domain.load(str(Path(__file__).parent.parent / "domain.yml"))
+    tracker = DialogueStateTracker("states", domain.slots)
+    rebuilt_at: list[str] = []
+    memo = None
+    for event in _conversation_events():
+        tracker.update(event)
+        for omit in (False, True):
+            stock = rasa_fixes._rasa_states_for_tracker_history(domain, tracker, omit)
+            fixed = rasa_fixes.states_for_tracker_history(domain, tracker, omit)
+            assert fixed == stock, event
+            for state in fixed:  # callers edit states in place; the memo must not notice
+                for sub_state in state.values():
+                    sub_state.clear()
+            assert rasa_fixes.states_for_tracker_history(domain, tracker, omit) == stock
+        if memo is not tracker.__dict__["_states_memo"][False]:
+            rebuilt_at.append(event.type_name)
+            memo = tracker.__dict__["_states_memo"][False]
+    fresh = DialogueStateTracker("states", domain.slots)  # a second tracker starts afresh
+    fresh.update(ActionExecuted("action_listen"))
+    assert rasa_fixes.states_for_tracker_history(domain, fresh) == \
+        rasa_fixes._rasa_states_for_tracker_history(domain, fresh)
+    # Replayed afresh only where earlier events stopped counting (a new session, a rewind,
+    # an undo, a restart, the form's second turn that replaces its first); otherwise only
+    # what was added since the last call.
+    assert rebuilt_at == ["action", "session_started", "rewind", "action", "undo", "restart",
+                          "session_started"]
+
+
+def test_rule_only_turns_are_left_to_rasa() -> None:
+    domain = Domain.load(str(Path(__file__).parent.parent / "domain.yml"))
+    tracker = DialogueStateTracker.from_events("rules", _conversation_events(), domain.slots)
+    rule_only = {"slots": ["area"], "loops": ["tip_form"]}
+    assert rasa_fixes.states_for_tracker_history(domain, tracker, False, True, rule_only) == \
+        rasa_fixes._rasa_states_for_tracker_history(domain, tracker, False, True, rule_only)
+    assert "_states_memo" not in tracker.__dict__
+
+
+def test_a_slot_copies_as_copy_copy_would() -> None:
+    domain = Domain.load(str(Path(__file__).parent.parent / "domain.yml"))
+    for slot in domain.slots:
+        slot.value = ["changed"]
+        fixed = rasa_fixes.copy_slot(slot)
+        reduced = copy._reconstruct(slot, None, *slot.__reduce_ex__(4))  # type: ignore[attr-defined]
+        assert type(fixed) is type(reduced) and fixed.__dict__ == reduced.__dict__
+        assert fixed is not slot and fixed.value is slot.value  # shallow, like copy.copy
+
+
 def _parse_all(agent: object) -> list[dict]:
     import asyncio
 
@@ -136,6 +221,7 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
     originals = [owner.__dict__[name] for owner, name in patched]
     resolve = Event.__dict__["resolve_by_type"]
     is_empty = Domain.__dict__["is_empty"]
+    states = Domain.__dict__["states_for_tracker_history"]
     agent = Agent.load(str(model_path))
     stock = _parse_all(agent)
     try:
@@ -147,6 +233,8 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
             setattr(owner, name, original)
         Event.resolve_by_type = resolve
         Domain.is_empty = is_empty
+        Domain.states_for_tracker_history = states
+        del Slot.__copy__
     for before, after in zip(copy.deepcopy(stock), fixed, strict=True):
         assert after["intent"]["name"] == before["intent"]["name"], before["text"]
         assert after["intent"]["confidence"] == pytest.approx(before["intent"]["confidence"],
