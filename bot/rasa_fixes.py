@@ -169,7 +169,7 @@ class _StatesMemo:
     def continues(self, domain: Domain, applied: list[Event]) -> bool:
         """True when `applied` still starts with the events replayed so far."""
         return (self.domain is domain and len(self.applied) <= len(applied)
-                and all(seen is event for seen, event in zip(self.applied, applied)))
+                and all(seen is event for seen, event in zip(self.applied, applied, strict=False)))
 
 
 def _copy_state(state: State) -> State:
@@ -206,7 +206,7 @@ def states_for_tracker_history(self: Domain, tracker: DialogueStateTracker,
 def copy_slot(self: Slot) -> Slot:
     """`copy.copy` of a slot without the pickle protocol: a new object with the same
     attributes, as the protocol makes it for classes without state hooks."""
-    copied = type(self).__new__(type(self))
+    copied = object.__new__(type(self))
     copied.__dict__.update(self.__dict__)
     return copied
 

@@ -30,8 +30,8 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
