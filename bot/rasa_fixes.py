@@ -282,7 +282,8 @@ def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
 def create_x(self: LogisticRegressionClassifier, messages: list[Message]) -> Any:
     """Rasa's `_create_X` for one message with sparse sentence features and no dense ones:
     the featurizers' sentence rows side by side, as Rasa's combination and `hstack` give,
-    without also combining the (unused) sequence features."""
+    without also combining the (unused) sequence features. Rows with sorted columns (as
+    the featurizers make them) become the CSR row directly, without a COO conversion."""
     if len(messages) == 1:
         features = [f for f in messages[0].features
                     if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
@@ -292,8 +293,12 @@ def create_x(self: LogisticRegressionClassifier, messages: list[Message]) -> Any
             columns = np.concatenate([row.col + offset for row, offset in
                                       zip(rows, offsets[:-1], strict=True)])
             data = np.concatenate([row.data for row in rows]).astype(np.float64)
+            shape = (1, int(offsets[-1]))
+            if np.all(columns[1:] > columns[:-1]):  # already canonical: no conversion
+                indptr = np.array([0, len(columns)], dtype=columns.dtype)
+                return scipy.sparse.csr_matrix((data, columns, indptr), shape=shape)
             return scipy.sparse.csr_matrix((data, (np.zeros_like(columns), columns)),
-                                           shape=(1, int(offsets[-1])))
+                                           shape=shape)
     return _rasa_create_x(self, messages)
 
 

@@ -35,6 +35,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from sklearn.linear_model import LogisticRegression
@@ -92,6 +95,30 @@ def test_multinomial_probabilities_equal_scikit_learns() -> None:
     binary = LogisticRegression().fit(x, rng.integers(0, 2, 300))  # not multinomial: stock
     assert np.array_equal(rasa_fixes.predict_proba(binary, row),
                           rasa_fixes._sklearn_predict_proba(binary, row))
+
+
+def _featurized(*rows: scipy.sparse.coo_matrix) -> Message:
+    message = Message(data={TEXT: "x"})
+    for number, row in enumerate(rows):
+        message.add_features(Features(row, FEATURE_TYPE_SENTENCE, TEXT, f"cvf{number}"))
+        message.add_features(Features(scipy.sparse.vstack([row, row]).tocoo(),
+                                      FEATURE_TYPE_SEQUENCE, TEXT, f"cvf{number}"))
+    return message
+
+
+def test_a_messages_classifier_row_is_the_one_rasa_builds() -> None:
+    classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)
+    sorted_row = scipy.sparse.coo_matrix(([2, 1, 5], ([0, 0, 0], [3, 7, 40])), shape=(1, 50))
+    unsorted_row = scipy.sparse.coo_matrix(([1, 4], ([0, 0], [9, 2])), shape=(1, 12))
+    empty_row = scipy.sparse.coo_matrix((1, 30), dtype=np.int64)
+    for rows in [(sorted_row,), (sorted_row, empty_row), (empty_row, sorted_row),
+                 (unsorted_row, sorted_row), (sorted_row, sorted_row)]:
+        messages = [_featurized(*rows)]
+        expected = rasa_fixes._rasa_create_x(classifier, messages)
+        got = rasa_fixes.create_x(classifier, messages)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        assert got.has_canonical_format
+        assert np.array_equal(got.toarray(), expected.toarray())
 
 
 def _rule_lookups(model_path: Path) -> dict[str, dict[str, str]]:
