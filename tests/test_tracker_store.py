@@ -82,7 +82,21 @@ def test_a_remembered_conversation_equals_the_one_in_the_database(store_factory)
     from_database = asyncio.run(store_factory(cache_size=0).retrieve("citizen"))
     assert _dicts(from_memory) == _dicts(from_database)
     assert from_memory is not None and from_memory.get_slot("area") == "1480"
-    assert len(remembering.recent) == 1
+
+
+def test_the_next_message_gets_the_saved_tracker_once(store_factory) -> None:
+    store = store_factory()
+    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
+    tracker = asyncio.run(store.retrieve("citizen"))
+    assert tracker is not None
+    for event in _turn("tack", 3.0):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert len(store.recent) == 1
+    assert asyncio.run(store.retrieve("citizen")) is tracker  # no read, no replay
+    assert len(store.recent) == 0  # handed out: a second reader goes to the database
+    second = asyncio.run(store.retrieve("citizen"))
+    assert second is not tracker and _dicts(second) == _dicts(tracker)
 
 
 def test_each_event_is_stored_once_and_encrypted(store_factory, database_url: str) -> None:
@@ -99,9 +113,15 @@ def test_each_event_is_stored_once_and_encrypted(store_factory, database_url: st
 
 def test_a_new_session_is_read_back_as_rasa_reads_it(store_factory) -> None:
     store = store_factory()
-    _conversation(store, [_session_start(1.0), _turn("hej", 2.0),
-                          _session_start(10.0) + _turn("nytt pass", 11.0)])
-    remembered = _dicts(asyncio.run(store.retrieve("citizen")))
+    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
+    tracker = asyncio.run(store.retrieve("citizen"))
+    assert tracker is not None
+    for event in _session_start(10.0) + _turn("nytt pass", 11.0):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    from_memory = asyncio.run(store.retrieve("citizen"))
+    assert from_memory is not None and from_memory is not tracker  # only the new session
+    remembered = _dicts(from_memory)
     from_database = _dicts(asyncio.run(store_factory(cache_size=0).retrieve("citizen")))
     assert remembered == from_database
     assert remembered[0]["event"] == "session_started"
@@ -132,6 +152,11 @@ def test_a_new_conversation_is_stored_without_counting_what_is_there(store_facto
     assert len(_dicts(from_database)) == 3 + 4
 
 
+class _BrokenEngine:
+    def begin(self) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+
+
 def test_a_failed_save_forgets_the_conversation(store_factory, monkeypatch) -> None:
     store = store_factory()
     _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
@@ -139,25 +164,28 @@ def test_a_failed_save_forgets_the_conversation(store_factory, monkeypatch) -> N
     assert tracker is not None
     for event in _turn("går förlorat", 3.0):
         tracker.update(event)
-
-    def broken(*args: object, **kwargs: object) -> None:
-        raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
-
-    monkeypatch.setattr(store, "session_scope", broken)
+    engine = store.engine
+    monkeypatch.setattr(store, "engine", _BrokenEngine())
     with pytest.raises(sa.exc.OperationalError):
         asyncio.run(store.save(tracker))
     assert len(store.recent) == 0
-    monkeypatch.undo()
+    monkeypatch.setattr(store, "engine", engine)
+    read_again = asyncio.run(store.retrieve("citizen"))
+    assert read_again is not tracker
+    assert [e["text"] for e in _dicts(read_again) if e["event"] == "user"] == ["hej"]
 
 
 def test_recent_trackers_are_bounded_and_forget_idle_conversations() -> None:
     recent = RecentTrackers(size=2)
-    for sender in ("a", "b", "c"):
-        recent.put(sender, [])
-    assert recent.get("a") is None and recent.get("c") == [] and len(recent) == 2
+    trackers = {sender: DialogueStateTracker(sender, DOMAIN.slots) for sender in "abc"}
+    for sender, tracker in trackers.items():
+        recent.put(sender, tracker, DOMAIN)
+    assert recent.take("a") is None and len(recent) == 2
+    taken = recent.take("c")
+    assert taken is not None and taken.tracker is trackers["c"] and recent.take("c") is None
     idle = RecentTrackers(size=2, idle_seconds=0.0)
-    idle.put("a", [])
-    assert idle.get("a") is None
+    idle.put("a", trackers["a"], DOMAIN)
+    assert idle.take("a") is None
     off = RecentTrackers(size=0)
-    off.put("a", [])
+    off.put("a", trackers["a"], DOMAIN)
     assert len(off) == 0

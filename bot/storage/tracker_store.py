@@ -6,12 +6,14 @@ tokens of the event JSON, with the same keys as the tip store. Rows written befo
 encryption (plain JSON) are still read.
 
 Rasa 3.6 reads every event of the session back from the database for each message, decrypts
-and replays it, and counts the stored events again before each save. This store remembers,
-per conversation, the events it has stored (the current session, as `retrieve` returns it):
-the next message of that conversation is built from memory, and a save writes only what is
-new. The database stays the record: a cold conversation, a restart or a full-history read
-goes to it. The memory is only valid while this process is the one writer of the events
-table, so run one Rasa server per database or set TRACKER_CACHE_SIZE=0 (see README).
+and replays it into a new tracker, and counts the stored events again before each save.
+This store keeps, per conversation, the tracker it last saved (when that tracker holds
+exactly the current session, as `retrieve` would read it back): the next message of that
+conversation gets that tracker, and a save writes only what is new. A tracker is handed
+out once: until it is saved again a second reader, or a message after a failure, reads the
+database. The database stays the record: a cold conversation, a restart or a full-history
+read goes to it. The memory is only valid while this process is the one writer of the
+events table, so run one Rasa server per database or set TRACKER_CACHE_SIZE=0 (see README).
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import json
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
@@ -37,17 +39,16 @@ from bot.tips.crypto import TipCipher
 from bot.tips.settings import TipSettings
 
 IDLE_SECONDS = 600.0
-
-
-Stored = tuple[str, float, str]
-"""One stored event: its type, its timestamp and its JSON (text, so nothing shares it)."""
+# Set on a tracker this store read or saved: how many of its events are in the database.
+STORED_EVENTS = "_stored_events"
 
 
 @dataclass
 class _Remembered:
-    """The stored events of a conversation's current session, as `retrieve` would read them."""
+    """A conversation's last saved tracker (None: known to have no events yet)."""
 
-    events: list[Stored]
+    tracker: DialogueStateTracker | None
+    domain: Domain | None
     used: float
 
 
@@ -59,45 +60,36 @@ class RecentTrackers:
         self.idle_seconds = idle_seconds
         self._items: OrderedDict[str, _Remembered] = OrderedDict()
 
-    def get(self, sender_id: str) -> list[Stored] | None:
-        item = self._items.get(sender_id)
-        if item is None:
+    def take(self, sender_id: str) -> _Remembered | None:
+        """Hand out what is remembered of a conversation, and forget it."""
+        item = self._items.pop(sender_id, None)
+        if item is None or time.monotonic() - item.used > self.idle_seconds:
             return None
-        now = time.monotonic()
-        if now - item.used > self.idle_seconds:
-            del self._items[sender_id]
-            return None
-        item.used = now
-        self._items.move_to_end(sender_id)
-        return item.events
+        return item
 
-    def put(self, sender_id: str, events: list[Stored]) -> None:
+    def put(self, sender_id: str, tracker: DialogueStateTracker | None,
+            domain: Domain | None) -> None:
         if self.size <= 0:
             return
-        self._items[sender_id] = _Remembered(events, time.monotonic())
+        self._items[sender_id] = _Remembered(tracker, domain, time.monotonic())
         self._items.move_to_end(sender_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
-
-    def forget(self, sender_id: str) -> None:
-        self._items.pop(sender_id, None)
 
     def __len__(self) -> int:
         return len(self._items)
 
 
-def current_session(events: list[Stored]) -> list[Stored]:
-    """The events Rasa's SQL store reads back for the latest session: those stamped at or
-    after the latest `session_started` (all of them when there is none)."""
-    starts = [timestamp for kind, timestamp, _ in events if kind == SessionStarted.type_name]
+def latest_session(tracker: DialogueStateTracker) -> list[Event] | None:
+    """The events Rasa's SQL store reads back for the latest session (those stamped at or
+    after the latest `session_started`), or None when that is all of the tracker's."""
+    starts = [event.timestamp for event in tracker.events
+              if isinstance(event, SessionStarted)]
     if not starts:
-        return events
+        return None
     latest = max(starts)
-    return [e for e in events if e[1] >= latest]
-
-
-def _stored(data: dict[str, Any], text: str) -> Stored:
-    return (str(data.get("event")), float(data.get("timestamp") or 0.0), text)
+    events = [event for event in tracker.events if event.timestamp >= latest]
+    return None if len(events) == len(tracker.events) else events
 
 
 class EncryptedSQLTrackerStore(SQLTrackerStore):
@@ -127,51 +119,65 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         """Store new events like Rasa does, with the event JSON encrypted."""
         await self.stream_events(tracker)
         sender_id = tracker.sender_id
-        stored = self.recent.get(sender_id)
-        self.recent.forget(sender_id)  # until this save has committed
+        remembered = self.recent.take(sender_id)  # nothing is remembered until committed
+        stored: int | None = tracker.__dict__.pop(STORED_EVENTS, None)
+        if stored is None and remembered is not None and remembered.tracker is None:
+            stored = 0  # read as new by this process: no need to count
         events = list(tracker.events)
-        added: list[Stored] = []
-        with self.session_scope() as session:
-            new_events: Iterable[Event] = (
-                self._additional_events(session, tracker) if stored is None
-                else events[len(stored):])
-            rows = []
-            for event in new_events:
-                data = event.as_dict()
-                text = json.dumps(data)
-                rows.append({
-                    "sender_id": sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
-                    "action_name": data.get("name"),
-                    "data": self._seal(text),
-                })
-                added.append(_stored(data, text))
-            if rows:  # one multi-row statement, not an ORM unit of work per event
-                session.execute(insert(self.SQLEvent.__table__), rows)
-                session.commit()
-        if stored is None:  # the first save since this process last saw the conversation
-            earlier = events[:len(events) - len(added)]
-            stored = [_stored(d, json.dumps(d)) for d in (e.as_dict() for e in earlier)]
-        self.recent.put(sender_id, current_session(stored + added))
+        if stored is None:
+            with self.session_scope() as session:
+                stored = len(events) - len(list(self._additional_events(session, tracker)))
+        rows = []
+        for event in events[stored:]:
+            data = event.as_dict()
+            rows.append({
+                "sender_id": sender_id,
+                "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+                "action_name": data.get("name"),
+                "data": self._seal(json.dumps(data)),
+            })
+        if rows:  # one multi-row statement in its own transaction
+            with self.engine.begin() as connection:
+                connection.execute(insert(self.SQLEvent.__table__), rows)
+        if self.recent.size > 0 and self.domain is not None:
+            self._remember(tracker)
+
+    def _remember(self, tracker: DialogueStateTracker) -> None:
+        """Keep the saved tracker for the conversation's next message; when it also holds
+        an earlier session (a session just started), keep what a read gives instead."""
+        session = latest_session(tracker)
+        if session is not None:  # as read back: the latest session's JSON, replayed
+            events = [json.loads(json.dumps(event.as_dict())) for event in session]
+            tracker = DialogueStateTracker.from_dict(tracker.sender_id, events,
+                                                     self.domain.slots)
+        tracker.__dict__[STORED_EVENTS] = len(tracker.events)
+        self.recent.put(tracker.sender_id, tracker, self.domain)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
-        remembered = None if fetch_events_from_all_sessions else self.recent.get(sender_id)
-        if remembered is not None:
-            events = [json.loads(text) for _, _, text in remembered]
-        else:
-            with self.session_scope() as session:
-                rows = self._event_query(
-                    session, sender_id,
-                    fetch_events_from_all_sessions=fetch_events_from_all_sessions,
-                ).all()
-                texts = [self._open(row.data) for row in rows]
-            events = [json.loads(text) for text in texts]
-            if not fetch_events_from_all_sessions:  # a new conversation is remembered too
-                pairs = zip(events, texts, strict=True)
-                self.recent.put(sender_id, [_stored(e, t) for e, t in pairs])
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
+        if not fetch_events_from_all_sessions:
+            remembered = self.recent.take(sender_id)
+            if remembered is not None and remembered.domain is self.domain:
+                if remembered.tracker is None:  # still new: keep knowing it
+                    self.recent.put(sender_id, None, self.domain)
+                return remembered.tracker
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id,
+                fetch_events_from_all_sessions=fetch_events_from_all_sessions,
+            ).all()
+            events = [json.loads(self._open(row.data)) for row in rows]
+        if fetch_events_from_all_sessions:
+            return (DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+                    if self.domain and events else None)
+        if not events:  # a new conversation: its first save needs no count
+            self.recent.put(sender_id, None, self.domain)
+            return None
+        if not self.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if self.recent.size > 0:
+            tracker.__dict__[STORED_EVENTS] = len(events)
+        return tracker
