@@ -33,6 +33,9 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   own copies of the states, which Rasa's featurizer edits in place.
 - Every tracker copy copies each slot with `copy.copy`, which goes through the pickle
   protocol; the slots' own `__copy__` makes the same shallow copy directly.
+- The rule policy finds the matching rules again for every prediction, although only the
+  last few states (as many as the longest rule has) decide which match, and conversations
+  keep ending in the same few ways; the fix remembers the answer for those last states.
 - `Domain.is_empty`, asked for every message, builds a new empty domain to compare with;
   the fix compares with that empty domain's dictionary, built once.
 - Rasa starts every arriving message at once. The work of a message hardly ever waits, so
@@ -232,8 +235,42 @@ def is_rule_applicable(self: RulePolicy, rule_key: str, turn_index: int,
     return self._does_rule_match_state(reversed_rule_states[turn_index], conversation_state)
 
 
+POSSIBLE_KEYS_KEPT = 4096
+
+
+def _frozen_state(state: State) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
+    """A state as a hashable value (sub-states hold strings and tuples)."""
+    return tuple(sorted((kind, tuple(sorted(sub_state.items())))
+                        for kind, sub_state in state.items()))
+
+
 def get_possible_keys(self: RulePolicy, lookup: dict[str, str],
                       states: list[State]) -> set[str]:
+    """`find_possible_keys`, remembered per lookup for the states it depends on: a rule
+    looks back no further than its own length, so the last states up to the longest
+    rule's length decide the answer (conversations repeat the same few endings)."""
+    kept: dict[int, tuple[dict[str, str], int, dict[Any, frozenset[str]]]] = \
+        self.__dict__.setdefault("_possible_keys", {})
+    entry = kept.get(id(lookup))
+    if entry is None or entry[0] is not lookup:
+        longest = max((len(_reversed_rule(key)) for key in lookup), default=0)
+        entry = kept[id(lookup)] = (lookup, longest, {})
+    _, longest, answers = entry
+    try:
+        key = tuple(_frozen_state(state) for state in states[max(0, len(states) - longest):])
+        hash(key)
+    except TypeError:  # a value that cannot be hashed: work it out every time
+        return find_possible_keys(self, lookup, states)
+    found = answers.get(key)
+    if found is None:
+        if len(answers) >= POSSIBLE_KEYS_KEPT:
+            answers.clear()
+        found = answers[key] = frozenset(find_possible_keys(self, lookup, states))
+    return set(found)
+
+
+def find_possible_keys(self: RulePolicy, lookup: dict[str, str],
+                       states: list[State]) -> set[str]:
     """Rasa's `RulePolicy._get_possible_keys`, stopping once the states looked at reach
     further back than the longest rule left (every check after that is true)."""
     possible_keys = set(lookup)

@@ -147,8 +147,9 @@ def test_the_rules_that_match_a_conversation_are_found_as_rasa_finds_them(
         histories.append(other + changed)
     found = 0
     for lookup in lookups.values():
-        for states in histories:
+        for states in histories * 2:  # the second time from what was remembered
             stock = RulePolicy._get_possible_keys(policy, lookup, states)
+            assert rasa_fixes.find_possible_keys(policy, lookup, states) == stock
             fixed = rasa_fixes.get_possible_keys(policy, lookup, states)
             assert fixed == stock
             found += bool(stock)
@@ -157,6 +158,12 @@ def test_the_rules_that_match_a_conversation_are_found_as_rasa_finds_them(
                     assert rasa_fixes.is_rule_applicable(policy, key, index, state) == \
                         rasa_fixes._rasa_is_rule_applicable(policy, key, index, state)
     assert found > len(rules)  # the comparison covers real matches, not only misses
+    remembered = policy.__dict__["_possible_keys"]
+    assert sum(len(answers) for _, _, answers in remembered.values()) < \
+        len(histories) * len(lookups)  # histories with the same ending share an answer
+    odd = [{"slots": {"language": ["en"]}}]  # unhashable: worked out, not remembered
+    assert rasa_fixes.get_possible_keys(policy, lookups["rules"], odd) == \
+        RulePolicy._get_possible_keys(policy, lookups["rules"], odd)
 
 
 def _conversation_events() -> list[Event]:
