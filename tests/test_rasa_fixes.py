@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import tarfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,24 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActionExecutionRejected,
     ActionReverted,
     ActiveLoop,
+    AgentUttered,
+    AllSlotsReset,
     BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    EntitiesAdded,
     Event,
+    FollowupAction,
+    LoopInterrupted,
+    ReminderCancelled,
+    ReminderScheduled,
     Restarted,
     SessionStarted,
     SlotSet,
+    StoryExported,
     UserUtteranceReverted,
     UserUttered,
 )
@@ -65,6 +77,60 @@ def test_an_action_result_is_judged_exactly_like_rasa_does() -> None:
             rasa_fixes._validate_action_result(action, bad)
         assert fixed.value.message.startswith(stock.value.message)
         assert "Failed to validate Action server response" in fixed.value.message
+
+
+def _sample_events() -> list[dict[str, Any]]:
+    entity = {"entity": "place", "value": "Gävle", "start": 0, "end": 5, "confidence": 0.9}
+    parse = {"text": "hej", "intent": {"name": "greet", "confidence": 0.9},
+             "intent_ranking": [{"name": "greet", "confidence": 0.9}], "entities": [entity]}
+    events = [UserUttered("hej", parse["intent"], [entity], parse),
+              ActionExecuted("utter_greet", policy="RulePolicy", confidence=1.0),
+              BotUttered("Hej", {"buttons": [{"title": "Ja", "payload": "/affirm"}]}),
+              SlotSet("area", "1480"), SlotSet("tip_pictures", ["a", "b"]),
+              ActiveLoop("tip_form"), ActiveLoop(None), SessionStarted(), Restarted(),
+              ActionReverted(), UserUtteranceReverted(), FollowupAction("utter_greet"),
+              AllSlotsReset(), ConversationPaused(), ConversationResumed(),
+              EntitiesAdded([entity]), LoopInterrupted(True),
+              ReminderScheduled("greet", datetime(2030, 1, 1)), ReminderCancelled("x"),
+              ActionExecutionRejected("tip_form"), AgentUttered("hej"), StoryExported()]
+    return [event.as_dict() for event in events]
+
+
+def _broken(event: dict[str, Any]) -> list[Any]:
+    """The event with each field in turn given a value of another JSON type, or dropped."""
+    variants: list[Any] = []
+    for field in event:
+        for value in (None, 1, 1.5, "x", True, [], {}, [{"bad": 1}]):
+            variants.append({**event, field: value})
+        variants.append({k: v for k, v in event.items() if k != field})
+    return variants + [{**event, "parse_data": {"entities": [{"entity": 1}]}},
+                       {**event, "entities": [{"value": 1}]}, "not an event", None, 7]
+
+
+def test_a_result_judged_valid_per_event_is_valid_for_rasas_whole_schema() -> None:
+    schema = RemoteAction.action_response_format_spec()
+    full = rasa_fixes.action_result_validator()
+    good = _sample_events()
+    results = [{"events": good, "responses": [{"text": "Hej"}]}, {}, {"events": []},
+               GOOD_RESULT, *BAD_RESULTS, {"responses": "x"}, {"responses": [1]}, [], None,
+               {"events": [{"event": "no_such_event"}]}, {"events": None}]
+    results += [{"events": [event]} for original in good for event in _broken(original)]
+    quick = 0
+    for result in results:
+        plainly = rasa_fixes.is_plainly_valid(result)
+        assert not plainly or full.is_valid(result), result
+        quick += plainly
+        if not plainly:  # the whole schema decides, raising Rasa's own error
+            try:
+                jsonschema.validate(result, schema)
+            except jsonschema.ValidationError as stock:
+                with pytest.raises(jsonschema.ValidationError) as fixed:
+                    rasa_fixes._validate_action_result(RemoteAction("a", None), result)
+                assert fixed.value.message.startswith(stock.message)
+            else:
+                assert rasa_fixes._validate_action_result(RemoteAction("a", None), result)
+    assert rasa_fixes.is_plainly_valid({"events": good})  # the quick path serves real ones
+    assert quick > len(good)
 
 
 def test_every_event_name_resolves_to_the_class_rasas_walk_finds() -> None:
