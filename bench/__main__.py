@@ -123,6 +123,10 @@ def main() -> int:
     for bot in ("stock", "ours"):
         for mode, result in results[bot].items():
             print(row(f"{bot} {mode}", result))
+    for bot, runs in results.items():
+        failed = sorted({text for result in runs.values() for text in result.failed})
+        if failed:
+            print(f"{bot}: an error or an empty answer for " + ", ".join(map(repr, failed)))
     ours, stock = results["ours"]["concurrent"], results["stock"]["concurrent"]
     ratios = {
         "throughput_ratio_at_20": ours.throughput / stock.throughput,

@@ -22,6 +22,8 @@ class Result:
     p50: float
     p95: float
     cpu_ms_per_message: float = 0.0
+    failed: tuple[str, ...] = ()
+    """The script's messages that got an error or an empty answer at least once."""
 
     @property
     def throughput(self) -> float:
@@ -38,7 +40,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _conversation(http: aiohttp.ClientSession, url: str, script: list[str],
-                        latencies: list[float], errors: list[int]) -> None:
+                        latencies: list[float], errors: list[str]) -> None:
     sender = "bench-" + uuid.uuid4().hex
     for text in script:
         started = time.perf_counter()
@@ -46,9 +48,9 @@ async def _conversation(http: aiohttp.ClientSession, url: str, script: list[str]
             async with http.post(url, json={"sender": sender, "message": text}) as reply:
                 body = await reply.json()
                 if reply.status != 200 or not body:
-                    errors.append(1)
+                    errors.append(text)
         except (aiohttp.ClientError, asyncio.TimeoutError):
-            errors.append(1)
+            errors.append(text)
         latencies.append(time.perf_counter() - started)
 
 
@@ -74,7 +76,7 @@ async def run_load(base_url: str, script: list[str], conversations: int,
     `server_pids`, also report the servers' CPU time per message (less noisy than time)."""
     url = f"{base_url}/webhooks/rest/webhook"
     latencies: list[float] = []
-    errors: list[int] = []
+    errors: list[str] = []
     gate = asyncio.Semaphore(concurrency)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout,
@@ -90,4 +92,5 @@ async def run_load(base_url: str, script: list[str], conversations: int,
         cpu = sum(cpu_seconds(pid) for pid in server_pids) - cpu_before
     return Result(messages=len(latencies), errors=len(errors), seconds=elapsed,
                   p50=percentile(latencies, 0.50), p95=percentile(latencies, 0.95),
-                  cpu_ms_per_message=1000 * cpu / len(latencies) if latencies else 0.0)
+                  cpu_ms_per_message=1000 * cpu / len(latencies) if latencies else 0.0,
+                  failed=tuple(text for text in script if text in errors))

@@ -26,7 +26,7 @@ async def test_the_load_client_counts_messages_errors_and_server_cpu() -> None:
     async with TestServer(app) as server:
         result = await run_load(str(server.make_url("")).rstrip("/"), ["hej", "fail"], 6, 3,
                                 (os.getpid(),))
-    assert result.messages == 12 and result.errors == 6
+    assert result.messages == 12 and result.errors == 6 and result.failed == ("fail",)
     assert len(set(seen)) == 6  # one sender per conversation
     assert result.p50 <= result.p95 and result.throughput > 0
     assert result.cpu_ms_per_message > 0
