@@ -40,6 +40,11 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
 - The rule policy finds the matching rules again for every prediction, although only the
   last few states (as many as the longest rule has) decide which match, and conversations
   keep ending in the same few ways; the fix remembers the answer for those last states.
+- Rasa's processor and rule policy deep-copy the arguments of their structured debug log
+  calls (events, parse data, the formatted states of the whole conversation) before the
+  call, even when debug logging is off and the call does nothing. The fix gives those two
+  modules a `copy` whose `deepcopy` copies only while debug logging is on, and formats the
+  rule policy's states only then.
 - `Domain.is_empty`, asked for every message, builds a new empty domain to compare with;
   the fix compares with that empty domain's dictionary, built once.
 - Rasa starts every arriving message at once. The work of a message hardly ever waits, so
@@ -65,6 +70,7 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -76,15 +82,19 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+import rasa.core.policies.rule_policy
+import rasa.core.processor
 import rasa.core.run
 import rasa.shared.utils.common
 import scipy.sparse
+import structlog
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.exceptions import GraphRunError
@@ -109,6 +119,7 @@ _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_is_empty = Domain.is_empty
 _rasa_states_for_tracker_history = Domain.states_for_tracker_history
 _rasa_is_rule_applicable = RulePolicy._is_rule_applicable
+_rasa_format_tracker_states = Policy.format_tracker_states
 _rasa_get_possible_keys = RulePolicy._get_possible_keys
 _rasa_handle_message = MessageProcessor.handle_message
 _rasa_request = EndpointConfig.request
@@ -257,6 +268,30 @@ def copy_slot(self: Slot) -> Slot:
     copied = object.__new__(type(self))
     copied.__dict__.update(self.__dict__)
     return copied
+
+
+def debug_logged() -> bool:
+    """Whether Rasa's structured debug log is on: structlog's filtering logger, set up by
+    Rasa at the server's log level, makes `debug` a no-op below that level."""
+    debug = getattr(structlog.get_config().get("wrapper_class"), "debug", None)
+    return debug is None or getattr(debug, "__name__", "") != "_nop"
+
+
+class LogArgumentCopies:
+    """The `copy` module as Rasa's processor and rule policy see it: they use it only to
+    deep-copy the arguments of debug log calls, which are dropped unless debug is on."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return copy.deepcopy(value, memo) if debug_logged() else value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def format_tracker_states(states: list[dict[str, Any]]) -> str:
+    """`Policy.format_tracker_states` (read only by a debug log) while debug is on."""
+    return _rasa_format_tracker_states(states) if debug_logged() else ""
 
 
 @cache
@@ -575,6 +610,9 @@ def apply(concurrent_messages: int = 0) -> None:
     Domain.is_empty = domain_is_empty  # type: ignore[method-assign]
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
     Slot.__copy__ = copy_slot  # type: ignore[attr-defined]
+    rasa.core.processor.copy = LogArgumentCopies()  # type: ignore[assignment]
+    rasa.core.policies.rule_policy.copy = LogArgumentCopies()  # type: ignore[assignment]
+    Policy.format_tracker_states = staticmethod(format_tracker_states)  # type: ignore[method-assign]
     RulePolicy._is_rule_applicable = is_rule_applicable  # type: ignore[method-assign]
     RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[method-assign]
     DaskGraphRunner.run = run_graph  # type: ignore[method-assign]

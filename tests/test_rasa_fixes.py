@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import copy
+import importlib
+import inspect
 import json
+import logging
 import tarfile
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,10 +18,14 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pytest
+import rasa.core.policies.rule_policy
+import rasa.core.processor
 import rasa.core.run
 import scipy.sparse
+import structlog
 from aiohttp import web
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -304,6 +313,50 @@ def test_a_slot_copies_as_copy_copy_would() -> None:
         assert fixed is not slot and fixed.value is slot.value  # shallow, like copy.copy
 
 
+@pytest.fixture
+def structlog_at() -> Iterator[Callable[[int], None]]:
+    saved = structlog.get_config()
+
+    def configure(level: int) -> None:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level),
+                            cache_logger_on_first_use=False)
+
+    yield configure
+    structlog.configure(**saved)
+
+
+def test_debug_log_arguments_are_copied_only_while_debug_logging_is_on(structlog_at) -> None:
+    events = [{"event": "slot", "value": ["a"]}]
+    states = [{"user": {"intent": "greet"}, "prev_action": {"action_name": "action_listen"}}]
+    structlog_at(logging.INFO)  # `rasa run` without --debug
+    assert not rasa_fixes.debug_logged()
+    assert rasa_fixes.LogArgumentCopies.deepcopy(events) is events
+    assert rasa_fixes.format_tracker_states(states) == ""
+    structlog_at(logging.DEBUG)
+    assert rasa_fixes.debug_logged()
+    copied = rasa_fixes.LogArgumentCopies.deepcopy(events)
+    assert copied == events and copied is not events and copied[0]["value"] is not \
+        events[0]["value"]
+    assert rasa_fixes.format_tracker_states(states) == \
+        rasa_fixes._rasa_format_tracker_states(states)
+    assert rasa_fixes.LogArgumentCopies().copy is copy.copy  # the rest is the real module
+
+
+@pytest.mark.parametrize("module", ["rasa.core.processor", "rasa.core.policies.rule_policy"])
+def test_rasa_uses_copy_there_only_for_debug_log_arguments(module: str) -> None:
+    tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    uses = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == "copy"]
+    assert uses
+    for use in uses:
+        assert use.attr == "deepcopy", ast.unparse(use)
+        node: ast.AST = use
+        while not (isinstance(node, ast.Call) and ast.unparse(node.func) == "structlogger.debug"):
+            assert node in parents, f"{module}: {ast.unparse(use)} outside a debug log call"
+            node = parents[node]
+
+
 def _parse_all(agent: object) -> list[dict]:
     import asyncio
 
@@ -335,6 +388,9 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
         Domain.is_empty = is_empty
         Domain.states_for_tracker_history = states
         del Slot.__copy__
+        rasa.core.processor.copy = copy  # type: ignore[attr-defined]
+        rasa.core.policies.rule_policy.copy = copy  # type: ignore[attr-defined]
+        Policy.format_tracker_states = staticmethod(rasa_fixes._rasa_format_tracker_states)
     for before, after in zip(copy.deepcopy(stock), fixed, strict=True):
         assert after["intent"]["name"] == before["intent"]["name"], before["text"]
         assert after["intent"]["confidence"] == pytest.approx(before["intent"]["confidence"],
