@@ -29,7 +29,8 @@ class Client:
 
     def start(self, session_id: str | None = None) -> str:
         if not self.sio.connected:
-            self.sio.connect(self.url, transports=["polling"], socketio_path="/socket.io")
+            # The web chat's transport (widget/src): WebSocket only.
+            self.sio.connect(self.url, transports=["websocket"], socketio_path="/socket.io")
         self.sio.emit("session_request", {"session_id": session_id})
         return self.confirms.get(timeout=15)
 
