@@ -74,6 +74,16 @@ def _conversation(store: EncryptedSQLTrackerStore, turns: list[list[Event]]) -> 
         assert tracker is not None
 
 
+def _continued(store: EncryptedSQLTrackerStore, events: list[Event]) -> DialogueStateTracker:
+    """A stored "hej" conversation, read back and continued with `events` (not saved)."""
+    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
+    tracker = asyncio.run(store.retrieve("citizen"))
+    assert tracker is not None
+    for event in events:
+        tracker.update(event)
+    return tracker
+
+
 def test_a_remembered_conversation_equals_the_one_in_the_database(store_factory) -> None:
     remembering = store_factory()
     _conversation(remembering, [_session_start(1.0), _turn("hej", 2.0),
@@ -86,11 +96,7 @@ def test_a_remembered_conversation_equals_the_one_in_the_database(store_factory)
 
 def test_the_next_message_gets_the_saved_tracker_once(store_factory) -> None:
     store = store_factory()
-    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
-    tracker = asyncio.run(store.retrieve("citizen"))
-    assert tracker is not None
-    for event in _turn("tack", 3.0):
-        tracker.update(event)
+    tracker = _continued(store, _turn("tack", 3.0))
     asyncio.run(store.save(tracker))
     assert len(store.recent) == 1
     assert asyncio.run(store.retrieve("citizen")) is tracker  # no read, no replay
@@ -113,11 +119,7 @@ def test_each_event_is_stored_once_and_encrypted(store_factory, database_url: st
 
 def test_a_new_session_is_read_back_as_rasa_reads_it(store_factory) -> None:
     store = store_factory()
-    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
-    tracker = asyncio.run(store.retrieve("citizen"))
-    assert tracker is not None
-    for event in _session_start(10.0) + _turn("nytt pass", 11.0):
-        tracker.update(event)
+    tracker = _continued(store, _session_start(10.0) + _turn("nytt pass", 11.0))
     asyncio.run(store.save(tracker))
     from_memory = asyncio.run(store.retrieve("citizen"))
     assert from_memory is not None and from_memory is not tracker  # only the new session
@@ -159,11 +161,7 @@ class _BrokenEngine:
 
 def test_a_failed_save_forgets_the_conversation(store_factory, monkeypatch) -> None:
     store = store_factory()
-    _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
-    tracker = asyncio.run(store.retrieve("citizen"))
-    assert tracker is not None
-    for event in _turn("går förlorat", 3.0):
-        tracker.update(event)
+    tracker = _continued(store, _turn("går förlorat", 3.0))
     engine = store.engine
     monkeypatch.setattr(store, "engine", _BrokenEngine())
     with pytest.raises(sa.exc.OperationalError):
