@@ -149,11 +149,20 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         an earlier session (a session just started), keep what a read gives instead."""
         session = latest_session(tracker)
         if session is not None:  # as read back: the latest session's JSON, replayed
-            events = [json.loads(json.dumps(event.as_dict())) for event in session]
-            tracker = DialogueStateTracker.from_dict(tracker.sender_id, events,
-                                                     self.domain.slots)
-        tracker.__dict__[STORED_EVENTS] = len(tracker.events)
-        self.recent.put(tracker.sender_id, tracker, self.domain)
+            tracker = self._replayed(tracker.sender_id,
+                                     [json.loads(json.dumps(e.as_dict())) for e in session])
+        self.recent.put(tracker.sender_id, self._counted(tracker), self.domain)
+
+    def _replayed(self, sender_id: str, events: list[dict[str, Any]]) -> DialogueStateTracker:
+        """A tracker from stored event JSON, as Rasa's SQL store builds it."""
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    def _counted(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """Mark a tracker that holds exactly the stored current session with its count, so
+        its next save writes only what was added (only while this store remembers)."""
+        if self.recent.size > 0:
+            tracker.__dict__[STORED_EVENTS] = len(tracker.events)
+        return tracker
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
@@ -169,15 +178,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 fetch_events_from_all_sessions=fetch_events_from_all_sessions,
             ).all()
             events = [json.loads(self._open(row.data)) for row in rows]
-        if fetch_events_from_all_sessions:
-            return (DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-                    if self.domain and events else None)
-        if not events:  # a new conversation: its first save needs no count
-            self.recent.put(sender_id, None, self.domain)
+        if not events and not fetch_events_from_all_sessions:
+            self.recent.put(sender_id, None, self.domain)  # new: its first save needs no count
+        if not events or not self.domain:
             return None
-        if not self.domain:
-            return None
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        if self.recent.size > 0:
-            tracker.__dict__[STORED_EVENTS] = len(events)
-        return tracker
+        tracker = self._replayed(sender_id, events)
+        return tracker if fetch_events_from_all_sessions else self._counted(tracker)
