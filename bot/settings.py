@@ -51,9 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_CACHE_SIZE",
         "2000",
         "Conversations the Rasa server keeps in memory between messages (each for at most 10 "
-        "minutes idle; about 85 KB for a 7-message conversation), so a message costs no "
-        "database read. It assumes one Rasa server per database: set 0 when several Rasa "
-        "processes share one.",
+        "minutes idle; about 85 KB for a 7-message conversation), so a message costs one "
+        "point query instead of a read of the whole session. Safe with several Rasa processes "
+        "on one database: a conversation another process continued is read again.",
     ),
     Setting(
         "SESSION_SECRET",
