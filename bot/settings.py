@@ -160,8 +160,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REDIS_URL",
         "",
-        "Redis for de-duplicating Meta's retried deliveries (SET NX EX). Empty: the "
-        "meta_seen_messages table in the service database.",
+        "Redis shared by every process: the Rasa servers' conversation locks (so two "
+        "instances never work on one conversation at once) and the de-duplication of Meta's "
+        "retried deliveries (SET NX EX). Empty: locks in the Rasa process (one Rasa server) "
+        "and the meta_seen_messages table in the service database.",
     ),
     Setting(
         "META_DEDUP_TTL_SECONDS",
@@ -224,6 +226,7 @@ class Settings:
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
     rasa_concurrent_messages: int = 1
+    redis_url: str = ""
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -246,6 +249,7 @@ class Settings:
             cors_origins=tuple(_env(env, "CORS_ORIGINS").split()),
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
+            redis_url=_env(env, "REDIS_URL"),
             root=root,
         )
 
