@@ -385,12 +385,14 @@ class PlaceIndex:
         local_areas: dict[str, tuple[_LocalArea, ...]],
         district_areas: dict[tuple[str, str], str],
         everyday: frozenset[str] = _COMMON_WORDS,
+        one_typo: frozenset[str] = frozenset(),
     ) -> None:
         self._municipalities = municipalities
         self._county_sizes = county_sizes
         self._names = names
         self._deletes = deletes
         self._fuzzy_shapes = fuzzy_shapes
+        self._one_typo = one_typo  # names that tolerate one typo whatever their length
         self._postcodes = postcodes
         self._local_areas = local_areas
         self._district_areas = district_areas
@@ -482,6 +484,7 @@ class PlaceIndex:
         )
         deletes: dict[str, set[str]] = defaultdict(set)
         shapes: dict[tuple[str, int], set[int]] = defaultdict(set)
+        one_typo: set[str] = set()
         for folded, entries in names.items():
             budget = _budget(len(folded))
             if any(e.raw in everyday for e in entries):
@@ -489,7 +492,13 @@ class PlaceIndex:
             # Short names of post towns and neighbourhoods sit one typo away from everyday
             # words ("granne" ~ Gränna, "stole" ~ Stöde), so only well-known names get
             # fuzzy matching there.
-            if budget and (len(folded) >= _LONG_NAME or any(e.core for e in entries)):
+            if not any(e.core for e in entries):
+                if len(folded) < _LONG_NAME:
+                    continue
+                # Long neighbourhood and post-town names: one typo (keeps the index small).
+                budget = 1
+                one_typo.add(folded)
+            if budget:
                 # Keyed by the first letter, which a fuzzy match must share (see _fuzzy_lookup).
                 for variant in _deletions(folded[1:], budget):
                     deletes[folded[0] + variant].add(folded)
@@ -511,6 +520,7 @@ class PlaceIndex:
             names=names,
             deletes={k: tuple(sorted(v)) for k, v in deletes.items()},
             fuzzy_shapes={k: frozenset(v) for k, v in shapes.items()},
+            one_typo=frozenset(one_typo),
             postcodes=postcodes,
             local_areas={k: tuple(v) for k, v in local_areas.items()},
             district_areas=district_areas,
@@ -764,7 +774,7 @@ class PlaceIndex:
                     if name in seen:
                         continue
                     seen.add(name)
-                    budget = _budget(len(name))
+                    budget = 1 if name in self._one_typo else _budget(len(name))
                     dist = _osa_distance(query, name, budget)
                     if dist == 0 or dist > budget or dist > best:
                         continue
