@@ -185,6 +185,17 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def base_name(name: str) -> str:
+    """A name without the position words at either end ("Västra Flogsta" -> "Flogsta",
+    "Gottsunda centrum" -> "Gottsunda"); "" when nothing else is left."""
+    words = name.split()
+    while words and words[-1].casefold() in _POSITION_WORDS:
+        words.pop()
+    while words and words[0].casefold() in _POSITION_WORDS:
+        words.pop(0)
+    return " ".join(words)
+
+
 def regso_parts(name: str) -> list[str]:
     """The names people use inside one SCB RegSO name, with their base forms.
 
@@ -198,12 +209,7 @@ def regso_parts(name: str) -> list[str]:
         words = part.split()
         if not words or any(w.casefold() in _RURAL_WORDS for w in words):
             continue
-        base = list(words)
-        while base and base[-1].casefold() in _POSITION_WORDS:
-            base.pop()
-        while base and base[0].casefold() in _POSITION_WORDS:
-            base.pop(0)
-        for candidate in (" ".join(words), " ".join(base)):
+        for candidate in (" ".join(words), base_name(part)):
             if candidate and candidate not in found:
                 found.append(candidate)
     return found
@@ -254,6 +260,14 @@ class _Districts:
         return row[0] if row else name
 
     def sorted_rows(self) -> list[list[str]]:
+        """The rows, a neighbourhood tied to its base district where both are listed
+        ("Gottsunda centrum" -> area Gottsunda), so a promise for that district applies."""
+        for name, code, area, tier, _source in self.rows.values():
+            base = base_name(name)
+            if tier == "neighbourhood" and not area and base and base != name:
+                row = self.rows.get((_fold(base), code))
+                if row is not None:
+                    self.rows[(_fold(name), code)][2] = row[0]
         return sorted(self.rows.values(), key=lambda r: (r[1], _sort_key(r[0]), r[0]))
 
 

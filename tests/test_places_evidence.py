@@ -202,3 +202,12 @@ def test_place_examples_still_resolve(index: PlaceIndex) -> None:
     resolved = [e for e in named if index.resolve(e.text).status != "none"]
     assert len(resolved) >= 0.95 * len(named)
 
+
+
+def test_a_part_named_after_a_neighbourhood_belongs_to_it() -> None:
+    """"Gottsunda centrum" is part of Gottsunda, so a promise for Gottsunda answers there."""
+    with (DATA / "districts.csv").open(encoding="utf-8", newline="") as fh:
+        areas = {(r["municipality_code"], r["district"]): r["area"] for r in csv.DictReader(fh)}
+    assert areas[("0380", "Gottsunda centrum")] == "Gottsunda"
+    assert areas[("0380", "Västra Flogsta")] == "Flogsta"
+    assert areas[("0180", "Husby")] == "Järva"  # the police's local police area
