@@ -6,12 +6,19 @@ in English ("Gothenburg") or with a postcode ("123 45"). ``PlaceIndex`` answers 
 from the project's own files in ``data/places/`` (built by ``bot.places_build``), entirely in
 memory: everything is precomputed once in :meth:`PlaceIndex.load`, so a query is a handful of
 dictionary look-ups (typos via a deletion-neighbourhood index, SymSpell style) and never scans
-the 15 000 postcodes or the 2 000 names.
+the 15 000 postcodes or the 6 000 names.
 
-Precision over recall for everyday words: names that are also ordinary words ("Mark", "Vara",
-"Backa", "Ale", "Åre"/"are") count only with a locative cue ("i Mark", "Marks kommun", "in
-Ale") or when the message is nothing but the name; names of at most four letters are never
-matched fuzzily.
+Precision over recall for everyday words: a word becomes a place only with place evidence
+(see :func:`_enough`). Municipalities and well-known districts (the Stockholm list, the
+hand-made aliases, the police's listed areas) count by name unless the name is also an
+everyday word ("Mark", "Vara", "Backa": then "i Mark", "Marks kommun" or the name alone).
+The ~4 000 neighbourhoods from SCB's RegSO names and the cities' district lists, and the post
+towns, need a preposition, a capital inside the sentence, a question about an area, a
+multi-word name or the name alone; those that are also everyday words (``everyday_words.txt``:
+"bära" ~ Bara, "sälen") need a capital letter as well. An everyday word is never a typo of a
+place ("i första hand" is not Farsta), names of at most four letters are never matched
+fuzzily, and a municipality named beside a neighbourhood ("Alby i Botkyrka") picks the
+namesake there and rules out namesakes elsewhere.
 """
 
 from __future__ import annotations
@@ -68,6 +75,17 @@ _CUES_AFTER = _wordset("kommun kommuns kommune stad stads municipality city town
 _REGION_BEFORE = _wordset("region regionen polisregion polisregionen county")
 _COUNTY_AFTER = _wordset("län läns lan lans county region regionen polisregion")
 
+# Words that make a message a question about an area ("vad har polisen lovat sanna"): place
+# evidence for a neighbourhood or post town named without a preposition.
+_AREA_QUESTION = _wordset(
+    """
+    lovat lovar lovade löfte löftet löften lofte loftet loften medborgarlöfte medborgarlöftet
+    medborgarlöften medborgarlofte medborgarloftet medborgarloften bor bo område området
+    omrade omradet stadsdel stadsdelen promise promises promised pledge live lives living
+    area neighbourhood neighborhood district
+    """,
+)
+
 # Suffixes of compounds built on a municipality name ("Malmöbo", "Göteborgsområdet").
 _COMPOUND_SUFFIXES = (
     "området",
@@ -91,7 +109,8 @@ _COMMON_WORDS = _wordset(
     backe backa berga boden forsa hamra horda halta kosta kärna karna liden ljung valla
     viken stora salen skara skruv kinda torso faker hallen hammar handen stigen insjön
     insjon trädet tradet fristad trekanten centrum heden höglandet hoglandet tränas salem
-    kärra karra lunden flaten skäret skaret nyland byske langas långas
+    kärra karra lunden flaten skäret skaret nyland byske langas långas söder soder lina
+    klippan
     """,
 )
 
@@ -99,7 +118,7 @@ _COMMON_WORDS = _wordset(
 # word is capitalised ("i Handen").
 _CAPITALISED_ONLY = _wordset(
     "handen viken salen hallen stigen boden trädet tradet insjön insjon heden lunden flaten "
-    "skäret skaret centrum backen"
+    "skäret skaret centrum backen söder soder klippan"
 )
 
 # Function and domain words never worth a fuzzy look-up (they would only add false hits).
@@ -162,6 +181,7 @@ class _Entry:
     tier: int  # 0 municipality name or alias, 1 district, 2 post town
     place: Place
     weight: int  # postcodes behind a post town; orders candidates
+    core: bool  # a municipality or well-known district: its name alone means the place
 
 
 @dataclass(frozen=True)
@@ -171,6 +191,9 @@ class _Mention:
     places: tuple[Place, ...]
     strength: int  # _STRONG, _CUED (everyday word with a cue) or _REFINE_ONLY
     codes: frozenset[str]
+    # Neighbourhoods that a well-known district of the same name overshadows ("Gamla stan"
+    # in Motala beside Stockholm's): candidates only where their municipality is named too.
+    minor: frozenset[Place] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -187,6 +210,13 @@ def _fold(text: str) -> str:
         return text
     text = unicodedata.normalize("NFKD", text.translate(_FOLD_TABLE))
     return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _plain_for(typed: str, name: str) -> bool:
+    """Is ``typed`` the name with some diacritics left out (never changed or added)?"""
+    return len(typed) == len(name) and all(
+        t == n or (t.isascii() and _fold(n) == t) for t, n in zip(typed, name, strict=True)
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -261,8 +291,9 @@ def _best_tier(entries: Iterable[_Entry]) -> tuple[_Entry, ...]:
     """Pick what a name means when it names several things.
 
     A municipality name beats everything ("Stockholm" is not the post town that also covers
-    Solna). A district beats a post town of the same name in the same municipality ("Farsta"),
-    but a same-named post town elsewhere stays a candidate ("Solberga").
+    Solna). A district beats a post town of the same name in its own municipality and beyond
+    ("Farsta"; its post town spills over), but a post town that merely shares the name of a
+    district elsewhere stays a candidate ("Solberga").
     """
     entries = tuple(entries)
     munis = tuple(e for e in entries if e.tier == 0)
@@ -270,12 +301,74 @@ def _best_tier(entries: Iterable[_Entry]) -> tuple[_Entry, ...]:
         return munis
     districts = tuple(e for e in entries if e.tier == 1)
     towns = tuple(e for e in entries if e.tier == 2)
-    if districts:
-        codes = {e.place.municipality_code for e in districts}
-        if any(t.place.municipality_code in codes for t in towns):
-            towns = ()
-        return districts + towns
-    return towns
+    codes = {e.place.municipality_code for e in districts}
+    if any(t.place.municipality_code in codes for t in towns):
+        towns = ()  # the district is what the name means ("Farsta"; its post town spills over)
+    return districts + towns
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What around a matched name says it is a place."""
+
+    cue: bool  # a preposition before it, or "kommun"/"stad" after it
+    alone: bool  # nothing else in the message but such words: a bare answer to "where?"
+    capitalised: bool  # typed with a capital letter
+    inside: bool  # not the message's first word (so a capital is not just sentence case)
+    question: bool  # the message asks about an area ("vad har polisen lovat ...")
+    multi_word: bool  # a name of several words matched whole ("Hässelby Strand")
+
+
+@dataclass(frozen=True)
+class _Message:
+    """The words of one message: lower-case, folded, and whether each was capitalised."""
+
+    raw: tuple[str, ...]
+    folded: tuple[str, ...]
+    capitals: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, words: list[str]) -> _Message:
+        raw = tuple(w.lower() for w in words)
+        return cls(raw, tuple(_fold(w) for w in raw), tuple(w[0].isupper() for w in words))
+
+    def around(self, start: int, size: int) -> tuple[str, str]:
+        """The words just before and just after a span ("" at the edges)."""
+        before = self.raw[start - 1] if start > 0 else ""
+        after = self.raw[start + size] if start + size < len(self.raw) else ""
+        return before, after
+
+    def evidence(self, start: int, size: int) -> _Evidence:
+        before, after = self.around(start, size)
+        rest = self.raw[:start] + self.raw[start + size :]
+        return _Evidence(
+            cue=before in _CUES_BEFORE or after in _CUES_AFTER,
+            alone=all(w in _CUES_BEFORE or w in _CUES_AFTER for w in rest),
+            capitalised=self.capitals[start],
+            inside=start > 0,
+            question=any(w in _AREA_QUESTION for w in rest),
+            multi_word=size > 1,
+        )
+
+
+def _enough(core: bool, common: bool, capital_only: bool, ev: _Evidence) -> bool:
+    """Is there enough place evidence for one spelling of a name?
+
+    - A municipality or well-known district that is no everyday word: its name suffices.
+    - One that is an everyday word ("Mark", "Vara", "Backa"): a preposition ("i Mark"; for
+      definite nouns such as "handen" only when capitalised), or the name alone.
+    - A neighbourhood or post town: a preposition, the name alone, a capital inside the
+      sentence, a question about an area, or a multi-word name.
+    - One that is also an everyday word or better known as something else ("bara", "halla",
+      "sälen", "Skansen"): typed capitalised, and alone ("i Bara") or in a question about an
+      area ("vad har polisen lovat i Sälen?").
+    """
+    if core:
+        return not common or ev.alone or (ev.cue and (ev.capitalised or not capital_only))
+    if not common:
+        return ev.cue or ev.alone or (ev.capitalised and ev.inside) or ev.question \
+            or ev.multi_word
+    return ev.capitalised and (ev.alone or ev.question)
 
 
 class PlaceIndex:
@@ -291,15 +384,21 @@ class PlaceIndex:
         postcodes: dict[str, tuple[str, str]],
         local_areas: dict[str, tuple[_LocalArea, ...]],
         district_areas: dict[tuple[str, str], str],
+        everyday: frozenset[str] = _COMMON_WORDS,
+        one_typo: frozenset[str] = frozenset(),
     ) -> None:
         self._municipalities = municipalities
         self._county_sizes = county_sizes
         self._names = names
         self._deletes = deletes
         self._fuzzy_shapes = fuzzy_shapes
+        self._one_typo = one_typo  # names that tolerate one typo whatever their length
         self._postcodes = postcodes
         self._local_areas = local_areas
         self._district_areas = district_areas
+        # Everyday words (as typed, lower-case) that are or resemble a place name: they need
+        # place evidence, and are never taken for a typo of one.
+        self._everyday = everyday
         self._max_words = max((k.count(" ") + 1 for k in names), default=1)
         # First words of multi-word names: other words need no multi-word look-ups.
         self._multi_first = frozenset(k.split(" ", 1)[0] for k in names if " " in k)
@@ -307,19 +406,22 @@ class PlaceIndex:
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, data_dir: Path) -> PlaceIndex:
-        """Read ``data/places/*.csv`` and precompute every look-up table (about 0.2 s)."""
+    def load(cls, data_dir: Path, everyday_words: bool = True) -> PlaceIndex:
+        """Read ``data/places/*`` and precompute every look-up table (about 0.5 s).
+
+        ``everyday_words=False`` leaves out ``everyday_words.txt`` (only its own build does).
+        """
         data_dir = Path(data_dir)
         municipalities: dict[str, Place] = {}
         county_of: dict[str, str] = {}
         spellings: dict[str, dict[str, _Entry]] = defaultdict(dict)
 
-        def add(name: str, tier: int, place: Place, weight: int = 0) -> None:
+        def add(name: str, tier: int, place: Place, weight: int = 0, core: bool = True) -> None:
             raw, folded = _key(name)
             if not folded:
                 return
             ident = f"{raw}|{tier}|{place.municipality_code}|{place.district}|{place.matched}"
-            spellings[folded].setdefault(ident, _Entry(raw, tier, place, weight))
+            spellings[folded].setdefault(ident, _Entry(raw, tier, place, weight, core))
 
         for row in _read_csv(data_dir / "municipalities.csv"):
             code = row["code"]
@@ -355,7 +457,7 @@ class PlaceIndex:
             place = replace(
                 muni, kind="district", district=row["district"], matched=row["district"]
             )
-            add(row["district"], 1, place)
+            add(row["district"], 1, place, core=row["tier"] == "core")
             area_key = _key(row["area"])[1]
             district_areas[(muni.municipality_code, _key(row["district"])[1])] = area_key
 
@@ -367,22 +469,36 @@ class PlaceIndex:
         for (town, code), count in sorted(town_counts.items()):
             muni = municipalities[code]
             place = replace(muni, kind="post_town", matched=town)
-            add(town, 2, place, count)
+            add(town, 2, place, count, core=False)
 
         names = {
             folded: tuple(sorted(by_id.values(), key=lambda e: (e.tier, -e.weight, e.raw)))
             for folded, by_id in spellings.items()
         }
 
+        everyday_file = data_dir / "everyday_words.txt"
+        everyday = _COMMON_WORDS | (
+            frozenset(everyday_file.read_text(encoding="utf-8").split())
+            if everyday_words
+            else frozenset()
+        )
         deletes: dict[str, set[str]] = defaultdict(set)
         shapes: dict[tuple[str, int], set[int]] = defaultdict(set)
+        one_typo: set[str] = set()
         for folded, entries in names.items():
             budget = _budget(len(folded))
-            if any(e.raw in _COMMON_WORDS for e in entries):
+            if any(e.raw in everyday for e in entries):
                 continue
-            # Short post-town names sit one typo away from everyday words ("granne" ~ Gränna,
-            # "stole" ~ Stöde), so only municipalities and districts get fuzzy matching there.
-            if budget and (len(folded) >= _LONG_NAME or any(e.tier < 2 for e in entries)):
+            # Short names of post towns and neighbourhoods sit one typo away from everyday
+            # words ("granne" ~ Gränna, "stole" ~ Stöde), so only well-known names get
+            # fuzzy matching there.
+            if not any(e.core for e in entries):
+                if len(folded) < _LONG_NAME:
+                    continue
+                # Long neighbourhood and post-town names: one typo (keeps the index small).
+                budget = 1
+                one_typo.add(folded)
+            if budget:
                 # Keyed by the first letter, which a fuzzy match must share (see _fuzzy_lookup).
                 for variant in _deletions(folded[1:], budget):
                     deletes[folded[0] + variant].add(folded)
@@ -404,9 +520,11 @@ class PlaceIndex:
             names=names,
             deletes={k: tuple(sorted(v)) for k, v in deletes.items()},
             fuzzy_shapes={k: frozenset(v) for k, v in shapes.items()},
+            one_typo=frozenset(one_typo),
             postcodes=postcodes,
             local_areas={k: tuple(v) for k, v in local_areas.items()},
             district_areas=district_areas,
+            everyday=everyday,
         )
 
     # ------------------------------------------------------------------ public queries
@@ -434,6 +552,19 @@ class PlaceIndex:
                 return area.name
         return None
 
+    def meets_place_name(self, word: str) -> bool:
+        """Is a lower-case word a spelling of a place name that is not well known, or within
+        typo distance of any name the index guesses? (Builds ``everyday_words.txt``.)"""
+        folded = _fold(word)
+        entries, _stem = self._lookup_inflected(word, folded, True)
+        if entries:
+            return not any(e.core for e in entries)
+        if len(folded) < 5:
+            return False
+        return bool(self._fuzzy_lookup(folded)) or (
+            folded.endswith("s") and len(folded) > 5 and bool(self._fuzzy_lookup(folded[:-1]))
+        )
+
     def resolve(self, text: str) -> Resolution:
         """Find the place a message (or a bare place name) refers to.
 
@@ -456,18 +587,14 @@ class PlaceIndex:
             mentions.append(_Mention((place,), _STRONG, frozenset({muni_code})))
             towns_in_address.add(_key(town)[1])
 
-        words = _words(text)
-        raw = [w.lower() for w in words]
-        folded = [_fold(w) for w in raw]
-        capitals = [w[0].isupper() for w in words]
+        msg = _Message.of(_words(text))
         rejected: set[int] = set()
-        exact = self._exact_mentions(raw, folded, capitals, rejected)
-        for start, size, entries, strength in exact:
-            if " ".join(folded[start : start + size]) in towns_in_address:
+        for start, size, entries, strength in self._exact_mentions(msg, rejected):
+            if " ".join(msg.folded[start : start + size]) in towns_in_address:
                 continue  # the post town of an address line, already covered by its postcode
             mentions.append(self._mention(entries, strength))
         if not any(m.strength > _REFINE_ONLY for m in mentions):
-            for entries in self._fuzzy_mentions(raw, folded, rejected):
+            for entries in self._fuzzy_mentions(msg, rejected):
                 mentions.append(self._mention(entries, _STRONG))
         return _combine(mentions)
 
@@ -475,7 +602,11 @@ class PlaceIndex:
 
     def _mention(self, entries: tuple[_Entry, ...], strength: int) -> _Mention:
         places = tuple(dict.fromkeys(e.place for e in entries))
-        return _Mention(places, strength, frozenset(p.municipality_code for p in places))
+        famous = {_fold(e.raw) for e in entries if e.core and e.tier == 1}
+        minor = frozenset(
+            e.place for e in entries if e.tier == 1 and not e.core and _fold(e.raw) in famous
+        )
+        return _Mention(places, strength, frozenset(p.municipality_code for p in places), minor)
 
     def _lookup(self, folded: str, raw: str) -> tuple[_Entry, ...]:
         """Entries for a folded key; an exact diacritic match narrows "habo" to Habo, not Håbo."""
@@ -483,13 +614,22 @@ class PlaceIndex:
         if not bucket:
             return ()
         same = tuple(e for e in bucket if e.raw == raw)
-        return _best_tier(same or bucket)
+        # Folding forgives a missing diacritic ("Malmo"), not a different one: "bära" is not
+        # Bara and "hallå" is not Hälla.
+        return _best_tier(same or tuple(e for e in bucket if _plain_for(raw, e.raw)))
 
     def _lookup_inflected(
         self, raw: str, folded: str, single: bool
     ) -> tuple[tuple[_Entry, ...], str]:
         """Exact look-up allowing a genitive -s and, for one word, a compound suffix."""
         entries = self._lookup(folded, raw)
+        if entries and any(e.raw == raw for e in entries):
+            return entries, raw
+        if raw.endswith("s") and len(raw) > 3:
+            # "orsas" is Orsa's, not Örsås: a genitive spelt exactly beats a folded namesake.
+            stem = self._lookup(folded[:-1], raw[:-1])
+            if any(e.raw == raw[:-1] for e in stem):
+                return stem, raw[:-1]
         if entries:
             return entries, raw
         if raw.endswith("s") and len(raw) > 3:
@@ -502,42 +642,34 @@ class PlaceIndex:
                     continue
                 stem = raw[: -len(suffix)]
                 for cand in (stem, stem[:-1]) if stem[-1] in "sa" else (stem,):
-                    if len(cand) < 4 or cand in _COMMON_WORDS:
+                    if len(cand) < 4 or cand in self._everyday:
                         continue
                     found = tuple(e for e in self._lookup(_fold(cand), cand) if e.tier == 0)
                     if found:
                         return found, cand
         return (), raw
 
-    def _accept(
-        self,
-        raw: list[str],
-        start: int,
-        size: int,
-        entries: tuple[_Entry, ...],
-        common: bool,
-        capitalised: bool = True,
-    ) -> bool:
-        """Check the context: cues for everyday words, and counties/regions are not places."""
-        before = raw[start - 1] if start > 0 else ""
-        after = raw[start + size] if start + size < len(raw) else ""
-        if (before in _REGION_BEFORE or after in _COUNTY_AFTER) and any(
-            e.tier == 0 and self._county_sizes.get(e.place.municipality_code, 0) > 1
-            for e in entries
-        ):
-            return False
-        if not common:
-            return True
-        cue = before in _CUES_BEFORE or after in _CUES_AFTER
-        if cue and (capitalised or raw[start] not in _CAPITALISED_ONLY):
-            return True
-        rest = raw[:start] + raw[start + size :]
-        return all(w in _CUES_BEFORE or w in _CUES_AFTER for w in rest)
+    def _region_ok(self, msg: _Message, start: int, size: int, entries: tuple[_Entry, ...]) -> bool:
+        """Counties and police regions are not places ("Stockholms län", "Region Skåne")."""
+        before, after = msg.around(start, size)
+        return not (
+            (before in _REGION_BEFORE or after in _COUNTY_AFTER)
+            and any(
+                e.tier == 0 and self._county_sizes.get(e.place.municipality_code, 0) > 1
+                for e in entries
+            )
+        )
 
     def _exact_mentions(
-        self, raw: list[str], folded: list[str], capitals: list[bool], rejected: set[int]
+        self, msg: _Message, rejected: set[int]
     ) -> Iterator[tuple[int, int, tuple[_Entry, ...], int]]:
-        """Longest-first, left-to-right exact matches; rejected word positions are recorded."""
+        """Longest-first, left-to-right exact matches; rejected word positions are recorded.
+
+        Each spelling is kept only with the place evidence its kind needs (:func:`_enough`); a
+        name without it may still say which part of a municipality named elsewhere is meant
+        ("centrum i Malmö"), never which municipality.
+        """
+        raw, folded = msg.raw, msg.folded
         i = 0
         while i < len(raw):
             longest = min(self._max_words, len(raw) - i) if folded[i] in self._multi_first else 1
@@ -548,41 +680,51 @@ class PlaceIndex:
                 )
                 if not entries:
                     continue
-                common = raw_key in _COMMON_WORDS or stem in _COMMON_WORDS
-                if self._accept(raw, i, size, entries, common, capitals[i]):
-                    yield i, size, entries, _STRONG if not common else _CUED
-                    i += size
-                    break
-                if common and self._accept(raw, i, size, entries, False):
-                    # An everyday word without a cue ("centrum i Malmö") may still say which
-                    # part of a municipality named elsewhere is meant, never which municipality.
+                if not self._region_ok(msg, i, size, entries):
+                    rejected.update(range(i, i + size))
+                    continue
+                common = raw_key in self._everyday or stem in self._everyday
+                capital_only = raw_key in _CAPITALISED_ONLY
+                evidence = msg.evidence(i, size)
+                accepted = tuple(
+                    e for e in entries if _enough(e.core, common, capital_only, evidence)
+                )
+                if accepted:
+                    yield i, size, accepted, _CUED if common else _STRONG
+                    others = tuple(e for e in entries if e not in accepted)
+                    if others:  # "Södermalm i Kalmar": the namesake the qualifier points at
+                        yield i, size, others, _REFINE_ONLY
+                else:
                     yield i, size, entries, _REFINE_ONLY
-                    i += size
-                    break
-                rejected.update(range(i, i + size))
+                    rejected.update(range(i, i + size))
+                i += size
+                break
             else:
                 i += 1
 
-    def _fuzzy_mentions(
-        self, raw: list[str], folded: list[str], rejected: set[int]
-    ) -> Iterator[tuple[_Entry, ...]]:
-        """Typo-tolerant matches of 1-3 words, best distance first, never overlapping."""
+    def _fuzzy_mentions(self, msg: _Message, rejected: set[int]) -> Iterator[tuple[_Entry, ...]]:
+        """Typo-tolerant matches of 1-3 words, best distance first, never overlapping.
+
+        An everyday word is never a typo of a place ("i första hand" is not Farsta).
+        """
+        raw, folded = msg.raw, msg.folded
         found: list[tuple[int, int, int, tuple[_Entry, ...]]] = []
         for i in range(len(raw)):
             for size in range(1, min(3, len(raw) - i) + 1):
                 last = raw[i + size - 1]
-                if i + size - 1 in rejected or last in _STOPWORDS:
+                if i + size - 1 in rejected or last in _STOPWORDS or last in self._everyday:
                     break
                 key = " ".join(folded[i : i + size])
-                if size == 1 and (len(key) < 5 or last in _COMMON_WORDS):
+                if size == 1 and len(key) < 5:
                     continue
                 best = self._fuzzy_lookup(key)
                 if key.endswith("s") and len(key) > 5:
                     alt = self._fuzzy_lookup(key[:-1])
                     if alt and (not best or alt[0] < best[0]):
                         best = alt
-                if best and self._fuzzy_context_ok(raw, i, size, best[1]):
-                    found.append((best[0], -size, i, best[1]))
+                entries = self._fuzzy_context(msg, i, size, best[1]) if best else ()
+                if best and entries:
+                    found.append((best[0], -size, i, entries))
         taken: set[int] = set()
         for _dist, neg_size, start, entries in sorted(found, key=lambda f: (f[0], f[1], f[2])):
             span = set(range(start, start - neg_size))
@@ -591,25 +733,21 @@ class PlaceIndex:
             taken |= span
             yield entries
 
-    def _fuzzy_context_ok(
-        self, raw: list[str], start: int, size: int, entries: tuple[_Entry, ...]
-    ) -> bool:
-        """A guessed name needs a locative cue, or a message with nothing else in it.
-
-        Long names (a typo of "Eskilstuna") may also stand among function and domain words
-        ("medborgarlöfte Eskilstun").
-        """
-        if not self._accept(raw, start, size, entries, False):
-            return False
-        before = raw[start - 1] if start > 0 else ""
-        after = raw[start + size] if start + size < len(raw) else ""
-        if before in _CUES_BEFORE or after in _CUES_AFTER:
-            return True
-        rest = raw[:start] + raw[start + size :]
-        if all(w in _CUES_BEFORE or w in _CUES_AFTER for w in rest):
-            return True
-        long_name = all(len(_fold(e.raw)) >= _LONG_NAME for e in entries)
-        return long_name and all(w in _STOPWORDS or w in _CUES_AFTER for w in rest)
+    def _fuzzy_context(
+        self, msg: _Message, start: int, size: int, entries: tuple[_Entry, ...]
+    ) -> tuple[_Entry, ...]:
+        """The guessed names the context allows: a guess needs a preposition or a message with
+        nothing else in it; a long well-known name (a typo of "Eskilstuna") may also stand
+        among function and domain words ("medborgarlöfte Eskilstun")."""
+        if not self._region_ok(msg, start, size, entries):
+            return ()
+        evidence = msg.evidence(start, size)
+        if evidence.cue or evidence.alone:
+            return entries
+        rest = msg.raw[:start] + msg.raw[start + size :]
+        if not all(w in _STOPWORDS or w in _CUES_AFTER for w in rest):
+            return ()
+        return tuple(e for e in entries if e.core and len(_fold(e.raw)) >= _LONG_NAME)
 
     def _fuzzy_lookup(self, query: str) -> tuple[int, tuple[_Entry, ...]] | None:
         """Names within their edit budget of ``query``; all names at the best distance.
@@ -636,7 +774,7 @@ class PlaceIndex:
                     if name in seen:
                         continue
                     seen.add(name)
-                    budget = _budget(len(name))
+                    budget = 1 if name in self._one_typo else _budget(len(name))
                     dist = _osa_distance(query, name, budget)
                     if dist == 0 or dist > budget or dist > best:
                         continue
@@ -662,6 +800,22 @@ def _combine(mentions: list[_Mention]) -> Resolution:
     if not basis:
         return Resolution("none", None, ())
     common = frozenset.intersection(*(m.codes for m in basis))
+    qualifiers = [
+        m for m in mentions
+        if m.strength > _REFINE_ONLY and all(p.kind == "municipality" for p in m.places)
+    ]
+    if qualifiers:
+        # "X i Botkyrka": the municipality named qualifies X. A neighbourhood or post town
+        # that has no namesake there is a misreading (Alby in Ånge), never an option.
+        named = frozenset.union(*(m.codes for m in qualifiers))
+        if common & named:
+            common &= named
+        elif not common:
+            basis = [
+                m for m in basis
+                if m.codes & named or any(p.kind in ("municipality", "postcode") for p in m.places)
+            ]
+            common = frozenset.intersection(*(m.codes for m in basis))
     if common:
         chosen: dict[str, Place] = {}
         for mention in mentions:
@@ -674,6 +828,8 @@ def _combine(mentions: list[_Mention]) -> Resolution:
         candidates = tuple(chosen.values())
     else:
         candidates = tuple(dict.fromkeys(p for m in basis for p in m.places))
+    minor = frozenset().union(*(m.minor for m in mentions))
+    candidates = tuple(p for p in candidates if p not in minor) or candidates
     if len(candidates) == 1:
         return Resolution("found", candidates[0], candidates)
     return Resolution("ambiguous", None, candidates)

@@ -10,12 +10,35 @@ Usage: ``python -m bot.places_build /path/to/shared/data data/places``
 from __future__ import annotations
 
 import csv
+import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 STOCKHOLM_SOURCE = "KTHHealthData/stockholm-stadsdelar (CC0)"
 HAND_MADE = "hand-made"
+POLICE_2025 = "Polismyndigheten, utsatta områden 2025 (uso_2025.geojson)"
+REGSO_SOURCE = "SCB RegSO 2025 (CC0)"
+
+# Words in SCB's area names that describe a part, not a name people use on its own
+# ("Lindesberg södra", "Morgongåva tätort"): such parts are dropped, or removed from the
+# start or end of a part to give its base name ("Västra Flogsta" -> "Flogsta").
+_RURAL_WORDS = frozenset(
+    ["omland", "omlands", "landsbygd", "landsbygden", "glesbygd", "omnejd", "kommundel",
+     "kommun", "övrigt"]
+)
+_POSITION_WORDS = frozenset(
+    [
+        "norra", "södra", "östra", "västra", "nordöstra", "nordvästra", "sydöstra",
+        "sydvästra", "mellersta", "centrala", "övre", "nedre", "inre", "yttre", "norr",
+        "söder", "öster", "väster", "nord", "syd", "öst", "väst", "nordost", "nordväst",
+        "sydost", "sydväst", "centrum", "central", "city", "tätort", "tätorten", "centralort",
+        "stad", "staden", "innerstaden",
+    ]  # fmt: skip
+)
+# Alone, these are not a name ("Gamla" from "Gamla-Uppsala").
+_NOT_A_NAME = _POSITION_WORDS | frozenset(["gamla", "nya", "stora", "lilla", "sankt", "s:t"])
 
 # Municipalities whose territory holds several local police areas (SOURCES.md): a pilot row
 # with an `area` then covers only that area, not the whole municipality.
@@ -156,6 +179,141 @@ def _sort_key(text: str) -> str:
     return text.casefold()
 
 
+def _fold(text: str) -> str:
+    """Case- and diacritic-blind key, so "Gamla stan" and "Gamla Stan" are one district."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.casefold().split()))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def base_name(name: str) -> str:
+    """A name without the position words at either end ("Västra Flogsta" -> "Flogsta",
+    "Gottsunda centrum" -> "Gottsunda"); "" when nothing else is left."""
+    words = name.split()
+    while words and words[-1].casefold() in _POSITION_WORDS:
+        words.pop()
+    while words and words[0].casefold() in _POSITION_WORDS:
+        words.pop(0)
+    return " ".join(words)
+
+
+def regso_parts(name: str) -> list[str]:
+    """The names people use inside one SCB RegSO name, with their base forms.
+
+    "RegSO-" (Malmö) is stripped, a composite name is split at its hyphens, parts about the
+    countryside are dropped, and a position word at either end is removed for the base form:
+    "Östra Flogsta-Ekeby-Berthåga" -> Östra Flogsta, Flogsta, Ekeby, Berthåga.
+    """
+    name = " ".join(name.removeprefix("RegSO-").split())
+    found: list[str] = []
+    for part in name.split("-"):
+        words = part.split()
+        if not words or any(w.casefold() in _RURAL_WORDS for w in words):
+            continue
+        for candidate in (" ".join(words), base_name(part)):
+            if candidate and candidate not in found:
+                found.append(candidate)
+    return found
+
+
+class _Districts:
+    """Districts by (folded name, municipality): the first source to name one wins, a later
+    one may only add the larger area it belongs to."""
+
+    def __init__(self, kommuner: list[dict[str, str]], post_towns: set[tuple[str, str]]) -> None:
+        self.codes = {r["kommunkod"] for r in kommuner}
+        self.own_name = {r["kommunkod"]: _fold(r["kommun"]) for r in kommuner}
+        # (folded post town, municipality): a neighbourhood of the same name adds nothing.
+        self.post_towns = {(_fold(town), code) for town, code in post_towns}
+        # A part that is a municipality's name is that municipality, not a district of it.
+        self.municipality_keys = {_fold(r["kommun"]) for r in kommuner} | {
+            _fold(r["kommun_fullnamn"].removesuffix(" kommun").removeprefix("Region "))
+            for r in kommuner
+        }
+        self.rows: dict[tuple[str, str], list[str]] = {}
+
+    def add(self, name: str, code: str, area: str, tier: str, source: str,
+            derived: bool = True) -> None:
+        name = " ".join(name.split())
+        if code not in self.codes:
+            raise ValueError(f"district {name!r}: unknown municipality {code}")
+        key = (_fold(name), code)
+        if derived and (
+            key[0] in self.municipality_keys
+            or sum(ch.isalpha() for ch in name) < 3
+            or tier == "neighbourhood" and (
+                name.casefold() in _NOT_A_NAME
+                or not name[0].isupper()  # "Västra fältet" -> "fältet" is no name
+                or key in self.post_towns
+                or key[0].startswith(self.own_name[code] + " ")  # "Orsa centrala"
+            )
+        ):
+            return
+        row = self.rows.get(key)
+        if row is None:
+            self.rows[key] = [name, code, area, tier, source]
+        elif area and not row[2]:
+            row[2] = self.spelling(area, code)
+
+    def spelling(self, name: str, code: str) -> str:
+        """The spelling already used for a district ("Södra innerstaden" -> "Södra Innerstaden")."""
+        row = self.rows.get((_fold(name), code))
+        return row[0] if row else name
+
+    def sorted_rows(self) -> list[list[str]]:
+        """The rows, a neighbourhood tied to its base district where both are listed
+        ("Gottsunda centrum" -> area Gottsunda), so a promise for that district applies."""
+        for name, code, area, tier, _source in self.rows.values():
+            base = base_name(name)
+            if tier == "neighbourhood" and not area and base and base != name:
+                row = self.rows.get((_fold(base), code))
+                if row is not None:
+                    self.rows[(_fold(name), code)][2] = row[0]
+        return sorted(self.rows.values(), key=lambda r: (r[1], _sort_key(r[0]), r[0]))
+
+
+_AREA_IN_SOURCE = re.compile(r"\(i (?:stadsdel )?([^)]+)\)")
+
+
+def _districts(
+    src: Path, kommuner: list[dict[str, str]], post_towns: set[tuple[str, str]]
+) -> list[list[str]]:
+    """Districts and neighbourhoods from every source, most authoritative first.
+
+    ``tier`` "core": the Stockholm list, the hand-made aliases, the police's listed areas and
+    their sub-areas - names that mean a place on their own. "neighbourhood": the cities' own
+    district lists and SCB's RegSO names - many are also everyday words, so the index asks
+    for place evidence around them.
+    """
+    districts = _Districts(kommuner, post_towns)
+    for r in _read(src / "stockholm_stadsdelar.csv"):
+        districts.add(r["stadsdel_titel"], r["kommunkod"], "", "core", STOCKHOLM_SOURCE, False)
+    for name, muni, area in HAND_MADE_DISTRICTS:
+        districts.add(name, muni, area, "core", HAND_MADE, False)
+    for r in _read(src / "utsatta_omraden.csv"):
+        parts = [p.strip() for p in r["omrade"].split(" / ")]
+        for part in parts:
+            source = POLICE_2025 if len(parts) == 1 else f'{POLICE_2025}, part of "{r["omrade"]}"'
+            districts.add(part, r["kommunkod"], "", "core", source)
+    for r in _read(src / "delomraden.csv"):
+        if r["relation"] == "ligger_i":  # the listed area lies in a wider, named place
+            districts.add(r["omrade"], r["kommunkod"], "", "core", r["kalla"])
+            continue
+        area = r["omrade"] if r["relation"] == "lokalpolisomrade_2025" else ""
+        for part in (p.strip() for p in r["delomrade"].split(" / ")):
+            districts.add(part, r["kommunkod"], area, "core", r["kalla"])
+    for r in _read(src / "stadsdelar_storre_stader.csv"):
+        found = _AREA_IN_SOURCE.search(r["kalla"])
+        area = r["namn"] if r["typ"] == "stadsdelsnamndsomrade" else ""
+        if found and r["typ"] == "stadsdel":
+            area = districts.spelling(found.group(1), r["kommunkod"])
+        districts.add(r["namn"], r["kommunkod"], area, "neighbourhood", r["kalla"])
+    for r in _read(src / "regso.csv"):
+        source = f'{REGSO_SOURCE}, "{" ".join(r["regso_namn"].split())}" ({r["regso_kod"]})'
+        for part in regso_parts(r["regso_namn"]):
+            districts.add(part, r["kommunkod"], "", "neighbourhood", source)
+    return districts.sorted_rows()
+
+
 def build(src: Path, out: Path) -> dict[str, int]:
     """Regenerate every file in ``out`` from the reference lists in ``src``; return row counts."""
     out.mkdir(parents=True, exist_ok=True)
@@ -199,22 +357,10 @@ def build(src: Path, out: Path) -> dict[str, int]:
         ((pc, town, muni) for pc, (town, muni) in sorted(postcodes.items())),
     )
 
-    districts: dict[tuple[str, str], tuple[str, str]] = {}
-    for r in _read(src / "stockholm_stadsdelar.csv"):
-        if r["kommunkod"] not in codes:
-            raise ValueError(f"stockholm_stadsdelar.csv: unknown municipality {r['kommunkod']}")
-        districts[(r["stadsdel_titel"], r["kommunkod"])] = ("", STOCKHOLM_SOURCE)
-    for name, muni, area in HAND_MADE_DISTRICTS:
-        districts.setdefault((name, muni), (area, HAND_MADE))
     counts["districts.csv"] = _write(
         out / "districts.csv",
-        ("district", "municipality_code", "area", "source"),
-        (
-            (name, muni, area, source)
-            for (name, muni), (area, source) in sorted(
-                districts.items(), key=lambda kv: (kv[0][1], _sort_key(kv[0][0]), kv[0][0])
-            )
-        ),
+        ("district", "municipality_code", "area", "tier", "source"),
+        _districts(src, kommuner, set(postcodes.values())),
     )
 
     lpo_rows = []
