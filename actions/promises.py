@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import current_language
 from bot.promises import presenter
+from bot.promises.repository import PromiseView
 from bot.promises.service import PlaceRef, PromiseService
 from bot.settings import Settings
 
@@ -78,20 +79,51 @@ class ActionPromise(Action):
         views = service.promises(place, today)
         area_value = f"{place.municipality_code}/{place.district}" if place.district \
             else place.municipality_code
+        whole = [v for v in views if not v.districts]
+        parts = _one_per_district([v for v in views if v.districts])
+        text = tracker.latest_message.get("text") or ""
         if not views:
             reply = presenter.no_promise(service.label(place), service.police_region(place),
                                          service.local_police_area(place), language)
-        elif intent == "promise_commitments":
-            reply = presenter.all_commitments(views[0], language, today)
-        elif intent == "promise_responsible":
-            reply = presenter.responsible(views[0], language)
-        elif intent == "promise_followup":
-            reply = presenter.follow_up(views[0], language)
-        elif intent == "promise_participate":
-            reply = presenter.participate(views[0], language)
+        elif place.district is None and parts and (not whole or intent in _OVERVIEW_INTENTS):
+            # The municipality asked about: its own promise first, and the districts that
+            # have one offered (Malmö has only district promises: they are listed).
+            reply = presenter.district_choice(service.label(place), whole[0] if whole else None,
+                                              parts, language, today)
         else:
-            text = tracker.latest_message.get("text") or ""
-            topic = presenter.find_topic(text, service.topics)
-            reply = presenter.promise_summary(views[0], language, today, topic)
+            view = (parts if place.district else whole or parts)[0]
+            reply = _answer(intent, view, language, today,
+                            presenter.find_topic(text, service.topics))
         dispatcher.utter_message(**reply.as_message())
         return [SlotSet("area", area_value)]
+
+
+# Intents that ask about the promise as a whole, where a municipality's districts are offered.
+_OVERVIEW_INTENTS = frozenset({"ask_promise", "inform_place", "promise_topic", None})
+
+
+def _one_per_district(views: list[PromiseView]) -> list[PromiseView]:
+    """The first (most relevant) promise of each district, in the order given."""
+    seen: set[tuple[str, ...]] = set()
+    kept = []
+    for view in views:
+        if view.districts not in seen:
+            seen.add(view.districts)
+            kept.append(view)
+    return kept
+
+
+def _answer(intent: str | None, view: PromiseView, language: str, today: date,
+            topic: presenter.Topic | None) -> presenter.Reply:
+    """The reply to a question about one promise, by what was asked."""
+    if intent == "promise_commitments":
+        return presenter.all_commitments(view, language, today)
+    if intent == "promise_validity":
+        return presenter.validity(view, language, today)
+    if intent == "promise_responsible":
+        return presenter.responsible(view, language)
+    if intent == "promise_followup":
+        return presenter.follow_up(view, language)
+    if intent == "promise_participate":
+        return presenter.participate(view, language)
+    return presenter.promise_summary(view, language, today, topic)

@@ -129,6 +129,7 @@ HAND_MADE_DISTRICTS: tuple[tuple[str, str, str], ...] = (
     ("Gamla staden", "1280", "Centrum"),
     ("Södra Innerstaden", "1280", "Södra Innerstaden"),
     ("Möllevången", "1280", "Södra Innerstaden"),
+    ("Rådmansvången", "1280", "Södra Innerstaden"),
     ("Sofielund", "1280", "Södra Innerstaden"),
     ("Seved", "1280", "Södra Innerstaden"),
     ("Västra Innerstaden", "1280", "Västra Innerstaden"),

@@ -23,6 +23,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.promises.dates import parse_partial, partial_text
 from bot.promises.models import (
     BASIS_KINDS,
     OWNERS,
@@ -32,9 +33,11 @@ from bot.promises.models import (
     Promise,
     PromiseBasis,
     PromiseCommitment,
+    PromiseDistrict,
     PromiseFollowUp,
     PromiseProblem,
     PromiseSignatory,
+    PromiseSource,
     promise_status,
 )
 
@@ -48,13 +51,23 @@ CSV_COLUMNS = (
     "slug",
     "municipality",
     "district",
+    "also_districts",
+    "area_stated",
     "local_police_area",
     "title_sv",
     "title_en",
+    "period_stated",
     "valid_from",
     "valid_to",
+    "period_uncertain",
     "is_example",
     "source_url",
+    "more_sources",
+    "source_date",
+    "current_url",
+    "excerpt_truncated",
+    "caveat_sv",
+    "caveat_en",
     "signatories",
     "basis_kinds",
     "basis_sv",
@@ -74,18 +87,27 @@ CSV_COLUMNS = (
     "followup_summaries_en",
     "followup_urls",
 )
-_CSV_REQUIRED = ("slug", "municipality", "title_sv", "valid_from", "source_url")
+_CSV_REQUIRED = ("slug", "municipality", "title_sv", "period_stated", "source_url")
 
 _FIELDS = (
     "slug",
     "municipality",
     "district",
+    "also_districts",
+    "area_stated",
     "local_police_area",
     "title",
+    "period_stated",
     "valid_from",
     "valid_to",
+    "period_uncertain",
     "is_example",
     "source_url",
+    "more_sources",
+    "source_date",
+    "current_url",
+    "excerpt_truncated",
+    "caveat",
     "signatories",
     "basis",
     "problems",
@@ -261,6 +283,30 @@ class _Checker:
         self.error(path, f"not a date (use YYYY-MM-DD): {value!r}")
         return None
 
+    def partial(self, value: Any, path: str, end: bool = False) -> str | None:
+        """A date as precise as the source: "2027", "2023-07" or "2023-07-01" (canonical)."""
+        if value is None or value == "":
+            return None
+        parsed = parse_partial(value, end)
+        if parsed is None:
+            self.error(path, f"not a date (use YYYY, YYYY-MM or YYYY-MM-DD): {value!r}")
+            return None
+        return partial_text(*parsed)
+
+    def flag(self, value: Any, path: str) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.error(path, "must be true or false")
+            return False
+        return value
+
+    def url(self, value: Any, path: str, required: bool = False) -> str | None:
+        text = self.string(value, path, required)
+        if text is not None and not _is_url(text):
+            self.error(path, f"not an http(s) URL: {text!r}")
+        return text
+
     def items(self, value: Any, path: str) -> list[Any]:
         if value is None:
             return []
@@ -322,13 +368,13 @@ def _validate(raw: Any, check: _Checker, ref: _Reference) -> dict[str, Any] | No
             check.error("municipality", f"unknown municipality code {code!r}{hint}")
             code = None
 
-    district = check.string(entry.get("district"), "district")
-    if district is not None and code is not None:
-        found = ref.districts.get((code, district.casefold()))
-        if found is None:
-            check.error("district", f"{district!r} is not a known district of {code}")
-        else:
-            district = found.name
+    district = _district(check, entry.get("district"), "district", code, ref)
+    also_districts = [
+        _district(check, name, f"also_districts[{i}]", code, ref, required=True)
+        for i, name in enumerate(check.items(entry.get("also_districts"), "also_districts"))
+    ]
+    if also_districts and district is None and entry.get("district") in (None, ""):
+        check.error("district", "required when also_districts is given")
 
     area = check.string(entry.get("local_police_area"), "local_police_area")
     if area is not None:
@@ -339,18 +385,21 @@ def _validate(raw: Any, check: _Checker, ref: _Reference) -> dict[str, Any] | No
             area = found_area.name
 
     title = check.text(entry.get("title"), "title", required=True)
-    valid_from = check.day(entry.get("valid_from"), "valid_from", required=True)
-    valid_to = check.day(entry.get("valid_to"), "valid_to")
-    if valid_from and valid_to and valid_to < valid_from:
-        check.error("valid_to", f"{valid_to} is before valid_from {valid_from}")
+    period_stated = check.string(entry.get("period_stated"), "period_stated", required=True)
+    valid_from = check.partial(entry.get("valid_from"), "valid_from")
+    valid_to = check.partial(entry.get("valid_to"), "valid_to", end=True)
+    if valid_from and valid_to:
+        first, last = parse_partial(valid_from), parse_partial(valid_to, end=True)
+        if first and last and last[0] < first[0]:
+            check.error("valid_to", f"{valid_to} is before valid_from {valid_from}")
 
-    is_example = entry.get("is_example", False)
-    if not isinstance(is_example, bool):
-        check.error("is_example", "must be true or false")
-
-    source_url = check.string(entry.get("source_url"), "source_url", required=True)
-    if source_url is not None and not _is_url(source_url):
-        check.error("source_url", f"not an http(s) URL: {source_url!r}")
+    is_example = check.flag(entry.get("is_example"), "is_example")
+    source_url = check.url(entry.get("source_url"), "source_url", required=True)
+    more_sources = [
+        check.url(url, f"more_sources[{i}]", required=True)
+        for i, url in enumerate(check.items(entry.get("more_sources"), "more_sources"))
+    ]
+    current_url = check.url(entry.get("current_url"), "current_url")
 
     signatories = [
         check.string(s, f"signatories[{i}]", required=True)
@@ -378,8 +427,6 @@ def _validate(raw: Any, check: _Checker, ref: _Reference) -> dict[str, Any] | No
         problems.append(
             {"text": check.text(item.get("text"), f"{path}.text", True), "focus": focus}
         )
-    if sum(p["focus"] is True for p in problems) > 1:
-        check.error("problems", "more than one problem is marked as focus")
 
     commitments = []
     for i, item in enumerate(check.items(entry.get("commitments"), "commitments")):
@@ -421,18 +468,25 @@ def _validate(raw: Any, check: _Checker, ref: _Reference) -> dict[str, Any] | No
             }
         )
 
-    if len(check.errors) > before:
-        return None
-    return {
+    result = {
         "slug": slug,
         "municipality": code,
         "district": district,
         "local_police_area": area,
+        "also_districts": also_districts,
+        "area_stated": check.string(entry.get("area_stated"), "area_stated"),
         "title": title,
+        "period_stated": period_stated,
         "valid_from": valid_from,
         "valid_to": valid_to,
+        "period_uncertain": check.flag(entry.get("period_uncertain"), "period_uncertain"),
         "is_example": is_example,
         "source_url": source_url,
+        "more_sources": more_sources,
+        "source_date": check.partial(entry.get("source_date"), "source_date"),
+        "current_url": current_url,
+        "excerpt_truncated": check.flag(entry.get("excerpt_truncated"), "excerpt_truncated"),
+        "caveat": check.text(entry.get("caveat"), "caveat"),
         "signatories": signatories,
         "basis": basis,
         "problems": problems,
@@ -442,6 +496,22 @@ def _validate(raw: Any, check: _Checker, ref: _Reference) -> dict[str, Any] | No
             "reports": reports,
         },
     }
+    return None if len(check.errors) > before else result
+
+
+def _district(
+    check: _Checker, value: Any, path: str, code: str | None, ref: _Reference,
+    required: bool = False,
+) -> str | None:
+    """A district of the municipality, as spelled in the place data (matched ignoring case)."""
+    name = check.string(value, path, required)
+    if name is None or code is None:
+        return name
+    found = ref.districts.get((code, name.casefold()))
+    if found is None:
+        check.error(path, f"{name!r} is not a known district of {code}")
+        return name
+    return found.name
 
 
 def _is_url(value: str) -> bool:
@@ -477,6 +547,8 @@ def _write(session: Session, promises: list[dict[str, Any]], ref: _Reference) ->
                 promise.commitments,
                 promise.signatories,
                 promise.follow_ups,
+                promise.more_sources,
+                promise.also_districts,
             ):
                 collection.clear()
             session.flush()
@@ -495,11 +567,28 @@ def _apply(promise: Promise, data: dict[str, Any], ref: _Reference) -> None:
     )
     promise.local_police_area = ref.areas[area.casefold()] if area else None
     promise.title_sv, promise.title_en = data["title"]["sv"], data["title"]["en"]
-    promise.valid_from = data["valid_from"]
-    promise.valid_to = data["valid_to"]
+    promise.period_stated = data["period_stated"]
+    start = parse_partial(data["valid_from"]) if data["valid_from"] else None
+    end = parse_partial(data["valid_to"], end=True) if data["valid_to"] else None
+    promise.valid_from, promise.valid_from_precision = start or (None, None)
+    promise.valid_to, promise.valid_to_precision = end or (None, None)
+    promise.period_uncertain = data["period_uncertain"]
+    promise.area_stated = data["area_stated"]
     promise.is_example = data["is_example"]
     promise.source_url = data["source_url"]
+    promise.source_date = data["source_date"]
+    promise.current_url = data["current_url"]
+    promise.excerpt_truncated = data["excerpt_truncated"]
+    caveat = data["caveat"] or {"sv": None, "en": None}
+    promise.caveat_sv, promise.caveat_en = caveat["sv"], caveat["en"]
     promise.follow_up_lead = data["follow_up"]["lead"]
+    promise.more_sources = [
+        PromiseSource(position=i, url=url) for i, url in enumerate(data["more_sources"], 1)
+    ]
+    promise.also_districts = [
+        PromiseDistrict(position=i, district=ref.districts[(data["municipality"], name.casefold())])
+        for i, name in enumerate(data["also_districts"], 1)
+    ]
     promise.signatories = [
         PromiseSignatory(position=i, name=name) for i, name in enumerate(data["signatories"], 1)
     ]
@@ -541,6 +630,10 @@ def _text(sv: str | None, en: str | None) -> Text | None:
     return None if sv is None else {"sv": sv, "en": en}
 
 
+def _partial(value: date | None, precision: str | None) -> str | None:
+    return None if value is None else partial_text(value, precision)
+
+
 def _to_dict(promise: Promise) -> dict[str, Any]:
     """A stored promise in the canonical form validation produces (used to compare/export)."""
     return {
@@ -548,11 +641,20 @@ def _to_dict(promise: Promise) -> dict[str, Any]:
         "municipality": promise.municipality_code,
         "district": promise.district.name if promise.district else None,
         "local_police_area": promise.local_police_area.name if promise.local_police_area else None,
+        "also_districts": [d.district.name for d in promise.also_districts],
+        "area_stated": promise.area_stated,
         "title": _text(promise.title_sv, promise.title_en),
-        "valid_from": promise.valid_from,
-        "valid_to": promise.valid_to,
+        "period_stated": promise.period_stated,
+        "valid_from": _partial(promise.valid_from, promise.valid_from_precision),
+        "valid_to": _partial(promise.valid_to, promise.valid_to_precision),
+        "period_uncertain": bool(promise.period_uncertain),
         "is_example": bool(promise.is_example),
         "source_url": promise.source_url,
+        "more_sources": [s.url for s in promise.more_sources],
+        "source_date": promise.source_date,
+        "current_url": promise.current_url,
+        "excerpt_truncated": bool(promise.excerpt_truncated),
+        "caveat": _text(promise.caveat_sv, promise.caveat_en),
         "signatories": [s.name for s in promise.signatories],
         "basis": [{"kind": b.kind, "text": _text(b.text_sv, b.text_en)} for b in promise.basis],
         "problems": [
@@ -589,12 +691,15 @@ def _all(session: Session) -> list[Promise]:
     return list(session.scalars(select(Promise).order_by(Promise.slug)).unique())
 
 
+_FLAGS = ("focus", "period_uncertain", "excerpt_truncated")
+
+
 def _compact(value: Any) -> Any:
     """Drop empty values (None, [], {}, focus: false) so exported files stay short."""
     if isinstance(value, dict):
         pairs = ((k, _compact(v)) for k, v in value.items())
         return {
-            k: v for k, v in pairs if v not in (None, [], {}) and not (k == "focus" and v is False)
+            k: v for k, v in pairs if v not in (None, [], {}) and not (k in _FLAGS and v is False)
         }
     if isinstance(value, list):
         return [_compact(v) for v in value]
@@ -633,26 +738,35 @@ def _json_default(value: Any) -> str:
 
 
 def area_label(municipality: str, district: str | None) -> str:
-    """How an area is named to people: "Gävle", "Göteborg – Angered"."""
+    """How an area is named to people: "Gävle", "Göteborg – Angered", "Halmstad – Stadskärnan"."""
     return f"{municipality} – {district}" if district else municipality
 
 
-def period_label(valid_from: date, valid_to: date | None) -> str:
-    """ISO period, open-ended ones as "2017-01-01 –"."""
-    return f"{valid_from.isoformat()} – {valid_to.isoformat() if valid_to else ''}".rstrip()
+def period_label(promise: Promise) -> str:
+    """The derived period as precisely as stated ("2023-07 – 2027", "– 2025-12-31"), or the
+    period in the source's words when it gives no dates."""
+    start = _partial(promise.valid_from, promise.valid_from_precision)
+    end = _partial(promise.valid_to, promise.valid_to_precision)
+    if start is None and end is None:
+        return promise.period_stated or ""
+    return f"{start or ''} – {end or ''}".strip()
 
 
 def list_promises(session: Session, today: date) -> list[PromiseListing]:
     """Slug, area, period and status on `today` of every stored promise, by area and start."""
     rows = sorted(
         _all(session),
-        key=lambda p: (p.municipality.name, p.district.name if p.district else "", p.valid_from),
+        key=lambda p: (
+            p.municipality.name, p.district.name if p.district else "", p.valid_from or date.min
+        ),
     )
     return [
         PromiseListing(
             slug=p.slug,
-            area=area_label(p.municipality.name, p.district.name if p.district else None),
-            period=period_label(p.valid_from, p.valid_to),
+            area=area_label(
+                p.municipality.name, p.area_stated or (p.district.name if p.district else None)
+            ),
+            period=period_label(p),
             status=promise_status(p, today),
         )
         for p in rows
@@ -686,6 +800,10 @@ _CSV_PATHS = (
     (r"title(\.sv)?", "title_sv"),
     (r"title\.en", "title_en"),
     (r"signatories\[(\d+)\]", "signatories"),
+    (r"also_districts\[(\d+)\]", "also_districts"),
+    (r"more_sources\[(\d+)\]", "more_sources"),
+    (r"caveat(\.sv)?", "caveat_sv"),
+    (r"caveat\.en", "caveat_en"),
     (r"basis\[(\d+)\]\.kind", "basis_kinds"),
     (r"basis\[(\d+)\]\.text(\.sv)?", "basis_sv"),
     (r"basis\[(\d+)\]\.text\.en", "basis_en"),
@@ -764,13 +882,14 @@ def _csv_entry(row: dict[str, Any], where: Locate, errors: list[str]) -> dict[st
     def text(sv: str | None, en: str | None) -> Text | None:
         return {"sv": sv, "en": en} if sv or en else None
 
-    focus = cell["problem_focus"]
     problems_count = len(lists["problems_sv"])
-    focus_rank = int(focus) if focus.isdigit() else None
-    if focus and (focus_rank is None or not 1 <= focus_rank <= problems_count):
-        errors.append(f"{where('problems')}: {focus!r} is not the number of a problem")
+    focus_ranks = set()
+    for focus in _split(cell["problem_focus"]):
+        if not focus.isdigit() or not 1 <= int(focus) <= problems_count:
+            errors.append(f"{where('problems')}: {focus!r} is not the number of a problem")
+        else:
+            focus_ranks.add(int(focus))
     code = cell["municipality"]
-    flag = cell["is_example"].lower()
     booleans = {"": False, "false": False, "no": False, "0": False, "true": True, "yes": True}
     follow_up: dict[str, Any] = {
         "lead": cell["followup_lead"] or None,
@@ -783,17 +902,30 @@ def _csv_entry(row: dict[str, Any], where: Locate, errors: list[str]) -> dict[st
             for i, sv in enumerate(lists["followup_summaries_sv"])
         ],
     }
+    def boolean(column: str) -> Any:
+        value = cell[column].lower()
+        return booleans.get(value, value)
+
     return {
         "slug": cell["slug"],
         # Spreadsheets drop leading zeros ("980" for Gotland's 0980).
         "municipality": code.zfill(4) if code.isdigit() and len(code) == 3 else code,
         "district": cell["district"] or None,
+        "also_districts": _split(cell["also_districts"]),
+        "area_stated": cell["area_stated"] or None,
         "local_police_area": cell["local_police_area"] or None,
         "title": text(cell["title_sv"] or None, cell["title_en"] or None),
-        "valid_from": cell["valid_from"],
+        "period_stated": cell["period_stated"] or None,
+        "valid_from": cell["valid_from"] or None,
         "valid_to": cell["valid_to"] or None,
-        "is_example": booleans.get(flag, flag),
+        "period_uncertain": boolean("period_uncertain"),
+        "is_example": boolean("is_example"),
         "source_url": cell["source_url"],
+        "more_sources": _split(cell["more_sources"]),
+        "source_date": cell["source_date"] or None,
+        "current_url": cell["current_url"] or None,
+        "excerpt_truncated": boolean("excerpt_truncated"),
+        "caveat": text(cell["caveat_sv"] or None, cell["caveat_en"] or None),
         "signatories": _split(cell["signatories"]),
         "basis": [
             {"kind": kind, "text": text(sv, en)}
@@ -802,7 +934,7 @@ def _csv_entry(row: dict[str, Any], where: Locate, errors: list[str]) -> dict[st
             )
         ],
         "problems": [
-            {"text": text(sv, en), "focus": i == focus_rank}
+            {"text": text(sv, en), "focus": i in focus_ranks}
             for i, (sv, en) in enumerate(
                 zip(lists["problems_sv"], lists["problems_en"], strict=True), 1
             )
@@ -854,16 +986,26 @@ def _csv_row(p: dict[str, Any]) -> dict[str, str]:
         "slug": p["slug"],
         "municipality": p["municipality"],
         "district": p["district"] or "",
+        "also_districts": joined("also_districts", p["also_districts"]),
+        "area_stated": p["area_stated"] or "",
         "local_police_area": p["local_police_area"] or "",
         "title_sv": p["title"]["sv"],
         "title_en": p["title"]["en"] or "",
-        "valid_from": p["valid_from"].isoformat(),
-        "valid_to": p["valid_to"].isoformat() if p["valid_to"] else "",
+        "period_stated": p["period_stated"] or "",
+        "valid_from": p["valid_from"] or "",
+        "valid_to": p["valid_to"] or "",
+        "period_uncertain": "true" if p["period_uncertain"] else "false",
         "is_example": "true" if p["is_example"] else "false",
         "source_url": p["source_url"],
+        "more_sources": joined("more_sources", p["more_sources"]),
+        "source_date": p["source_date"] or "",
+        "current_url": p["current_url"] or "",
+        "excerpt_truncated": "true" if p["excerpt_truncated"] else "false",
+        "caveat_sv": p["caveat"]["sv"] if p["caveat"] else "",
+        "caveat_en": (p["caveat"]["en"] or "") if p["caveat"] else "",
         "signatories": joined("signatories", p["signatories"]),
         "basis_kinds": joined("basis_kinds", [b["kind"] for b in p["basis"]]),
-        "problem_focus": str(focus[0]) if focus else "",
+        "problem_focus": joined("problem_focus", focus),
         "commitment_owners": joined("commitment_owners", [c["owner"] for c in commitments]),
         "commitment_partners": joined("commitment_partners", [c["partner"] for c in commitments]),
         "followup_lead": p["follow_up"]["lead"] or "",

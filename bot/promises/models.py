@@ -36,7 +36,10 @@ OWNERS = ("police", "municipality", "together", "partner", "unspecified")
 BASIS_KINDS = ("dialogue", "survey", "statistics", "other")
 LANGUAGES = ("sv", "en")
 
-CURRENT, EXPIRED, UPCOMING = "current", "expired", "upcoming"
+CURRENT, EXPIRED, UPCOMING, UNCERTAIN = "current", "expired", "upcoming", "uncertain"
+# How much of a date the source gives: "2027" is a year, "2023-07" a month, "2023-07-01" a day.
+# A derived date (2027 -> 2027-12-31) drives status only; replies show only what was given.
+PRECISIONS = ("year", "month", "day")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -120,9 +123,14 @@ class LocalPoliceAreaMunicipality(Base):
 class Promise(Base):
     """One published medborgarlöfte for one municipality or district and one period.
 
-    ``slug`` ("gavle-2018") is the natural key imports upsert by. ``valid_to`` is NULL for an
-    open-ended promise ("2017 onward"). ``is_example`` marks illustrative data that must never
-    be presented as a real promise.
+    ``slug`` ("gavle-2018") is the natural key imports upsert by. ``period_stated`` is the
+    period in the source's own words ("2023 till och med 2025 (kan förlängas)"); ``valid_from``
+    and ``valid_to`` are dates derived from it for status only, each with the precision the
+    source gives (a year-only end "2027" is stored as 2027-12-31 with precision "year").
+    Either is NULL when the source does not give it. ``period_uncertain`` marks a period whose
+    end the source leaves open ("till dess nya presenteras", a cut-off sentence).
+    ``excerpt_truncated`` marks commitments cut off in the excerpt the data was taken from.
+    ``is_example`` marks illustrative data that must never be presented as a real promise.
     """
 
     __tablename__ = "promises"
@@ -139,11 +147,21 @@ class Promise(Base):
     local_police_area_id = sa.Column(sa.Integer, sa.ForeignKey("local_police_areas.id"))
     title_sv = sa.Column(sa.Text, nullable=False)
     title_en = sa.Column(sa.Text)
-    valid_from = sa.Column(sa.Date, nullable=False)
+    valid_from = sa.Column(sa.Date)
     valid_to = sa.Column(sa.Date)
     source_url = sa.Column(sa.String(500), nullable=False)
     is_example = sa.Column(sa.Boolean, nullable=False, default=False)
     follow_up_lead = sa.Column(sa.Text)
+    period_stated = sa.Column(sa.Text)
+    valid_from_precision = sa.Column(sa.String(5))
+    valid_to_precision = sa.Column(sa.String(5))
+    period_uncertain = sa.Column(sa.Boolean, nullable=False, default=False)
+    area_stated = sa.Column(sa.String(200))
+    source_date = sa.Column(sa.String(10))
+    excerpt_truncated = sa.Column(sa.Boolean, nullable=False, default=False)
+    caveat_sv = sa.Column(sa.Text)
+    caveat_en = sa.Column(sa.Text)
+    current_url = sa.Column(sa.String(500))
 
     municipality = relationship("Municipality", lazy="joined")
     district = relationship("District", lazy="joined")
@@ -175,6 +193,18 @@ class Promise(Base):
     follow_ups = relationship(
         "PromiseFollowUp",
         order_by="PromiseFollowUp.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    more_sources = relationship(
+        "PromiseSource",
+        order_by="PromiseSource.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    also_districts = relationship(
+        "PromiseDistrict",
+        order_by="PromiseDistrict.position",
         cascade="all, delete-orphan",
         lazy="selectin",
     )
@@ -271,20 +301,71 @@ class PromiseFollowUp(Base):
     url = sa.Column(sa.String(500))
 
 
+class PromiseSource(Base):
+    """A further source beyond ``source_url`` (e.g. when two sources disagree, both are kept)."""
+
+    __tablename__ = "promise_sources"
+    __table_args__ = (
+        sa.UniqueConstraint("promise_id", "position", name="uq_promise_sources_position"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    promise_id = _promise_fk()
+    position = sa.Column(sa.Integer, nullable=False)
+    url = sa.Column(sa.String(500), nullable=False)
+
+
+class PromiseDistrict(Base):
+    """A further district the promise covers ("Askim-Frölunda-Högsbo och Västra Göteborg")."""
+
+    __tablename__ = "promise_districts"
+    __table_args__ = (
+        sa.UniqueConstraint("promise_id", "position", name="uq_promise_districts_position"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    promise_id = _promise_fk()
+    position = sa.Column(sa.Integer, nullable=False)
+    district_id = sa.Column(sa.Integer, sa.ForeignKey("districts.id"), nullable=False)
+
+    district = relationship("District", lazy="joined")
+
+
 class HasPeriod(Protocol):
     """Anything with a validity interval: an ORM promise or a repository view."""
 
     @property
-    def valid_from(self) -> date: ...
+    def valid_from(self) -> date | None: ...
 
     @property
     def valid_to(self) -> date | None: ...
 
+    @property
+    def valid_to_precision(self) -> str | None: ...
+
+    @property
+    def period_uncertain(self) -> bool: ...
+
 
 def promise_status(promise: HasPeriod, today: date) -> str:
-    """ "current", "expired" or "upcoming" on `today` (both end days count as valid)."""
-    if today < promise.valid_from:
+    """ "current", "expired", "upcoming" or "uncertain" on `today` (both end days count).
+
+    Uncertain, never current, when the source does not let us say: no period at all, no end
+    ("from 2017"), an end flagged as open, or an end given only as this year or this month
+    ("2023-2026" in December 2026: "valid through 2026 according to the source").
+    """
+    start, end = promise.valid_from, promise.valid_to
+    if promise.period_uncertain or (start is None and end is None):
+        return UNCERTAIN
+    if start is not None and today < start:
         return UPCOMING
-    if promise.valid_to is not None and today > promise.valid_to:
+    if end is not None and today > end:
         return EXPIRED
+    if end is None:
+        return UNCERTAIN
+    precision = promise.valid_to_precision or "day"
+    if precision == "year" and end.year == today.year:
+        return UNCERTAIN
+    if precision == "month" and (end.year, end.month) == (today.year, today.month):
+        return UNCERTAIN
     return CURRENT

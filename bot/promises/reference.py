@@ -1,8 +1,9 @@
 """Load the place reference rows (regions, municipalities, districts, local police areas).
 
-They come from the project's own ``data/places/*.csv`` (the files :mod:`bot.places` reads),
-not from a migration, so a corrected CSV reaches every database by running the load again.
-Loading is an upsert by natural key: running it twice changes nothing, and rows that
+They come from the project's own ``data/places/*.csv`` (the files :mod:`bot.places` reads)
+and the local police areas that promise sources name (``data/promises/local_police_areas.csv``,
+same columns), not from a migration, so a corrected CSV reaches every database by running the
+load again. Loading is an upsert by natural key: running it twice changes nothing, and rows that
 promises point at are never deleted.
 """
 
@@ -64,6 +65,9 @@ def load_reference(session: Session, data_dir: Path = PLACES_DIR) -> ReferenceCo
     municipality_rows = _read_csv(data_dir / "municipalities.csv")
     district_rows = _read_csv(data_dir / "districts.csv")
     lpo_rows = _read_csv(data_dir / "local_police_areas.csv")
+    named_by_promises = data_dir.parent / "promises" / "local_police_areas.csv"
+    if named_by_promises.exists():
+        lpo_rows += _read_csv(named_by_promises)
     try:
         counts = _load(session, municipality_rows, district_rows, lpo_rows)
         session.commit()

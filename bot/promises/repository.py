@@ -7,6 +7,7 @@ status: status depends on the day, so it is asked for with :meth:`PromiseView.st
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.promises.models import (
     CURRENT,
     EXPIRED,
+    UNCERTAIN,
     UPCOMING,
     District,
     Promise,
@@ -74,7 +76,7 @@ class PromiseView:
     district: str | None
     local_police_area: str | None
     title: LocalText
-    valid_from: date
+    valid_from: date | None
     valid_to: date | None
     source_url: str
     is_example: bool
@@ -84,15 +86,39 @@ class PromiseView:
     commitments: tuple[CommitmentView, ...]
     follow_up_lead: str | None
     follow_ups: tuple[FollowUpView, ...]
+    period_stated: str | None = None
+    valid_from_precision: str | None = "day"
+    valid_to_precision: str | None = "day"
+    period_uncertain: bool = False
+    also_districts: tuple[str, ...] = ()
+    area_stated: str | None = None
+    source_date: str | None = None
+    more_sources: tuple[str, ...] = ()
+    current_url: str | None = None
+    excerpt_truncated: bool = False
+    caveat: LocalText | None = None
 
     def status(self, today: date) -> str:
-        """ "current", "expired" or "upcoming" on `today`."""
+        """ "current", "expired", "upcoming" or "uncertain" on `today`."""
         return promise_status(self, today)
 
     @property
+    def districts(self) -> tuple[str, ...]:
+        """Every district the promise covers (none for a whole municipality)."""
+        return ((self.district,) if self.district else ()) + self.also_districts
+
+    @property
     def area(self) -> str:
-        """The area as people name it: "Gävle", "Göteborg – Angered"."""
-        return f"{self.municipality} – {self.district}" if self.district else self.municipality
+        """The area as people name it: "Gävle", "Göteborg – Angered", or as the source names
+        it: "Malmö – Rosengård söder om Amiralsgatan"."""
+        part = self.area_stated or self.district
+        return f"{self.municipality} – {part}" if part else self.municipality
+
+
+def fold_name(name: str) -> str:
+    """A place name compared ignoring case and diacritics ("Rosengard" is "Rosengård")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
 def _text(sv: str, en: str | None) -> LocalText:
@@ -130,24 +156,36 @@ def _view(p: Promise) -> PromiseView:
             FollowUpView(r.published_on, _text(r.summary_sv, r.summary_en), r.url)
             for r in p.follow_ups
         ),
+        period_stated=p.period_stated,
+        valid_from_precision=p.valid_from_precision,
+        valid_to_precision=p.valid_to_precision,
+        period_uncertain=bool(p.period_uncertain),
+        also_districts=tuple(d.district.name for d in p.also_districts),
+        area_stated=p.area_stated,
+        source_date=p.source_date,
+        more_sources=tuple(s.url for s in p.more_sources),
+        current_url=p.current_url,
+        excerpt_truncated=bool(p.excerpt_truncated),
+        caveat=_text(p.caveat_sv, p.caveat_en) if p.caveat_sv else None,
     )
 
 
-_STATUS_ORDER = {CURRENT: 0, UPCOMING: 1, EXPIRED: 2}
+_STATUS_ORDER = {CURRENT: 0, UNCERTAIN: 1, UPCOMING: 2, EXPIRED: 3}
 
 
 def ordered(views: Iterable[PromiseView], today: date) -> list[PromiseView]:
-    """Current first (newest first), then upcoming (soonest first), then expired (latest
-    ended first): the order a citizen should hear them in."""
+    """Current first (newest first), then uncertain (newest first), upcoming (soonest first),
+    then expired (latest ended first): the order a citizen should hear them in."""
 
     def key(view: PromiseView) -> tuple[int, int, str]:
         status = view.status(today)
+        first = (view.valid_from or view.valid_to or date.min).toordinal()
         if status == UPCOMING:
-            day = view.valid_from.toordinal()
+            day = first
         elif status == EXPIRED:
-            day = -(view.valid_to or view.valid_from).toordinal()
+            day = -(view.valid_to or view.valid_from or date.min).toordinal()
         else:
-            day = -view.valid_from.toordinal()
+            day = -first
         return _STATUS_ORDER[status], day, view.slug
 
     return sorted(views, key=key)
@@ -165,12 +203,12 @@ def select_promises(
     only whole-municipality promises and promises for one of those districts are kept;
     without, every promise of the municipality is kept (each view names its district).
     """
-    wanted = {name.casefold() for name in district_names}
+    wanted = {fold_name(name) for name in district_names}
     chosen = [
         v
         for v in views
         if v.municipality_code == municipality_code
-        and (not wanted or v.district is None or v.district.casefold() in wanted)
+        and (not wanted or not v.districts or any(fold_name(d) in wanted for d in v.districts))
     ]
     return ordered(chosen, today or date.today())
 
@@ -198,7 +236,7 @@ def promises_for(
                 for d in session.scalars(
                     select(District).where(District.municipality_code == municipality_code)
                 )
-                if d.name.casefold() == district.casefold()
+                if fold_name(d.name) == fold_name(district)
             ),
             None,
         )

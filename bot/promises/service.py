@@ -17,16 +17,18 @@ from bot.promises.repository import PromiseView, promises_for
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 
-PILOT_PROMISES = Path("data/promises/pilots.yml")
+# The published promises: the seven pilot areas, and the further ones from the reference list.
+PROMISE_FILES = (Path("data/promises/pilots.yml"), Path("data/promises/more.yml"))
 
 
 def seed_database(database_url: str, root: Path) -> None:
-    """Load the place reference rows and the published pilot promises (idempotent)."""
+    """Load the place reference rows and the published promises (idempotent)."""
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as session:
             load_reference(session, root / "data" / "places")
-            import_file(session, root / PILOT_PROMISES)
+            for path in PROMISE_FILES:
+                import_file(session, root / path)
     finally:
         engine.dispose()
 
