@@ -1121,3 +1121,52 @@ def test_the_web_service_serves_the_demo_page_and_the_status_page(tmp_path: Path
     assert status.status_code == 200, "create_app must call bot.web.widget.setup_widget(app)"
     assert "Tjänsten körs" in status.text and "Content-Security-Policy" in status.headers
     assert 'src="/widget.js"' in demo.text, "remove the status route at / from routes.py"
+
+
+# ------------------------------------------------------------ what stays in view
+
+IN_VIEW = """(selector) => {
+  const root = document.getElementById('polisen-chat').shadowRoot;
+  const el = root.querySelector(selector);
+  const r = el.getBoundingClientRect();
+  const inside = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0
+    && r.bottom <= innerHeight && r.right <= innerWidth;
+  const hit = inside && root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return {inside, uncovered: !!hit && (hit === el || el.contains(hit)),
+          box: [r.left, r.top, r.right, r.bottom]};
+}"""
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def _assert_controls_in_view(tab: Tab, after: str) -> None:
+    for selector in (".exit", "#pc-input", ".close"):
+        seen = tab.page.evaluate(IN_VIEW, selector)
+        assert seen["inside"] and seen["uncovered"], f"{selector} after {after}: {seen}"
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS), ids=list(VIEWPORTS))
+def test_input_and_quick_exit_stay_in_view_after_links_buttons_and_long_replies(
+        tab: Tab, viewport: str) -> None:
+    """The panel never scrolls away from itself: a link's hidden "(opens in a new window)"
+    once made the whole panel scroll past its content after the first reply with a link."""
+    tab.page.set_viewport_size(VIEWPORTS[viewport])
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    _assert_controls_in_view(tab, "a reply with buttons")
+    tab.say("vad är ett medborgarlöfte?")
+    tab.wait_idle()
+    assert tab.shadow("root.querySelectorAll('.log a').length") > 0, "the answer has a link"
+    _assert_controls_in_view(tab, "a reply with a link")
+    long_text = "\n".join(f"Rad {n}: läs mer på https://polisen.se/sida-{n}" for n in range(40))
+    inject({"text": long_text, "quick_replies": [
+        {"title": f"Val {n}", "payload": f"/val{n}"} for n in range(6)]})
+    tab.page.locator(".msg.bot", has_text="Rad 39").wait_for()
+    _assert_controls_in_view(tab, "a long reply")
+    tab.page.locator(".log a").last.focus()  # focus inside the log must not move the panel
+    _assert_controls_in_view(tab, "focusing the last link")
+    tab.page.mouse.wheel(0, 3000)
+    _assert_controls_in_view(tab, "scrolling")
+    assert tab.shadow("root.querySelector('.panel').scrollTop") == 0
