@@ -6,12 +6,16 @@ Differences from Rasa's stock channel:
 - `enter_room` is awaited: with today's python-socketio it is a coroutine, and the stock
   channel's un-awaited call leaves the client outside its room, so replies are lost;
 - input is cleaned like every other channel's and the text is never logged;
-- every `bot_uttered` carries `lang` ("sv"/"en"), the language the reply is written in, so
-  the widget can mark it for screen readers (WCAG 3.1.2): the reply's own metadata (an
-  action's `utter_message(language=…)`, or the `language` condition of the domain response
-  variant Rasa chose), else the conversation's current language, which the channel follows
-  the way the `language` slot does (the language detected in each message, else the one it
-  had, else the channel's metadata for a new conversation).
+- every `bot_uttered` has Rasa's documented shape, so rasa-webchat and other standard
+  clients render it: `text` (with `quick_replies`), `attachment`, or `custom` alone, plus
+  `metadata`. A custom payload with text goes out as two messages, the text first (clients
+  drop a message whose keys they do not know). `metadata.language` ("sv"/"en") is the
+  language the reply is written in, so the widget can mark it for screen readers (WCAG
+  3.1.2): the reply's own metadata (an action's `utter_message(language=…)`, or the
+  `language` condition of the domain response variant Rasa chose), else the conversation's
+  current language, which the channel follows the way the `language` slot does (the language
+  detected in each message, else the one it had, else the channel's metadata for a new
+  conversation). `metadata.agent` marks the text of an agent's reply (`custom.agent`).
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ MAX_REMEMBERED = 10_000
 LanguageOf = Callable[[str], Awaitable["str | None"]]
 """``language_of(conversation_id)``: the conversation's current language, or None."""
 
-# The language of the reply being sent, for every message it is split into.
-_REPLY_LANGUAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "reply_language", default=None)
+# The metadata of the reply being sent (its language, an agent's mark), for every message it
+# is split into.
+_REPLY_METADATA: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "reply_metadata", default=None)
 
 
 def normalise_language(value: Any) -> str | None:
@@ -85,9 +90,9 @@ def _is_agent_reply(message: dict[str, Any]) -> bool:
 
 class SocketOutput(SocketIOOutput):
     """Rasa's socket.io output, with custom payloads that work: the stock one passes the
-    payload's keys as arguments to `emit` and fails. Text with a custom payload (an agent's
-    reply, a handover state) goes out as one message so the client can mark it. Every
-    message says the language it is in (`lang`), when known.
+    payload's keys as arguments to `emit` and fails. Every message carries `metadata` with
+    the language it is in (`language`, when known) and, for the text of an agent's reply,
+    `agent: true`; a custom payload is a message of its own, after the text.
 
     `agent_needs_listener` is for the output Rasa's HTTP API uses: an agent's reply to a
     conversation without a connected chat window raises :class:`NotConnected` (a socket.io
@@ -105,26 +110,25 @@ class SocketOutput(SocketIOOutput):
         return any(True for _ in self.sio.manager.get_participants("/", conversation_id))
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        if (self.agent_needs_listener and _is_agent_reply(message)
-                and not self._connected(recipient_id)):
+        agent = _is_agent_reply(message)
+        if self.agent_needs_listener and agent and not self._connected(recipient_id):
             raise NotConnected()
         language = reply_language(message)
         if language is None and self.language_of is not None:
             language = await self.language_of(recipient_id)
-        marked = _REPLY_LANGUAGE.set(language)
+        metadata: dict[str, Any] = {"language": language} if language else {}
+        if agent:
+            metadata["agent"] = True
+        marked = _REPLY_METADATA.set(metadata)
         try:
-            if message.get("custom") and message.get("text") and not message.get("buttons"):
-                await self._send_message(recipient_id, {"text": message["text"],
-                                                        "custom": message["custom"]})
-                return
-            await super().send_response(recipient_id, message)
+            await super().send_response(recipient_id, dict(message))  # Rasa pops its keys
         finally:
-            _REPLY_LANGUAGE.reset(marked)
+            _REPLY_METADATA.reset(marked)
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
-        language = _REPLY_LANGUAGE.get()
-        if language and isinstance(response, dict):
-            response = {**response, "lang": language}
+        metadata = _REPLY_METADATA.get()
+        if metadata and isinstance(response, dict):
+            response = {**response, "metadata": {**metadata, **(response.get("metadata") or {})}}
         await super()._send_message(socket_id, response)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,

@@ -495,8 +495,9 @@
     add({ w: 'note', x: text });
   }
 
-  /** A bot_uttered event: text, buttons/quick replies, links, an image; handover states; a
-   * request for pictures; `lang`, the language it is written in. */
+  /** A bot_uttered event (Rasa's shapes): text, buttons/quick replies, links, an image; a
+   * custom payload (handover states, a request for pictures); `metadata.language`, the
+   * language it is written in, and `metadata.agent`, an agent's reply. */
   function handleBot(m) {
     if (!m || typeof m !== 'object') return;
     var custom = m.custom && typeof m.custom === 'object' ? m.custom : m;
@@ -506,7 +507,7 @@
       turnAsked = true;
       setUpload(spec);
     }
-    var lang = langOf(m.lang) || langOf(m.metadata && m.metadata.language) ||
+    var lang = langOf(m.metadata && m.metadata.language) || langOf(m.lang) ||
       langOf(m.language);
     if (lang) state.clang = lang;
     var buttons = [];
@@ -523,7 +524,8 @@
       m.attachment.payload && m.attachment.payload.src);
     var text = typeof m.text === 'string' ? m.text : '';
     if (!text && !buttons.length && !image) return;
-    var e = { w: custom.agent === true ? 'agent' : 'bot', x: text,
+    var meta = m.metadata && typeof m.metadata === 'object' ? m.metadata : {};
+    var e = { w: custom.agent === true || meta.agent === true ? 'agent' : 'bot', x: text,
       l: lang || state.clang || state.lang };
     if (buttons.length) e.b = buttons;
     if (image && safeUrl(image)) e.i = safeUrl(image);
