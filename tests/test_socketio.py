@@ -84,7 +84,7 @@ def test_a_reload_with_the_token_resumes_the_same_conversation(
     resumed = second.start(token)
     texts = second.say("tack", resumed)
     second.close()
-    assert resumed.split(".")[0] == token.split(".")[0]
+    assert resumed == token, "the same token: rasa-webchat compares it with the stored one"
     assert not any("Jag är en AI" in t for t in texts), "same session: no second welcome"
     conversation_id = token.split(".")[0]
     user_texts = [e.get("text") for e in _events(system, conversation_id) if e["event"] == "user"]
@@ -221,3 +221,23 @@ async def test_an_agents_reply_to_a_conversation_without_a_window_is_refused() -
     await turn.send_response("closed", agent)
     assert [m["text"] for m in sio.sent if "text" in m] == [
         "Polisens kontaktcenter: Hej", "En person har anslutit", "Polisens kontaktcenter: Hej"]
+
+
+def test_long_polling_answers_carry_each_cors_header_once(system: RunningSystem) -> None:
+    """Browsers refuse an answer with two Access-Control-Allow-Origin headers, and
+    rasa-webchat starts with long polling: the Rasa server's CORS alone answers them."""
+    reply = requests.get(f"{system.rasa_url}/socket.io/",
+                         params={"EIO": "4", "transport": "polling"},
+                         headers={"Origin": "http://example.org"}, timeout=10)
+    assert reply.status_code == 200 and reply.text.startswith("0{")
+    headers = reply.raw.headers
+    assert headers.getlist("Access-Control-Allow-Origin") in (["*"], ["http://example.org"])
+    assert len(headers.getlist("Access-Control-Allow-Credentials")) <= 1
+
+
+def test_a_page_on_another_origin_cannot_connect() -> None:
+    channel = SecureSocketIOInput(SessionTokens(b"k"), ["https://polisen.se"])
+    assert channel.origin_allowed("https://polisen.se")
+    assert channel.origin_allowed(None), "not a browser: no Origin header"
+    assert not channel.origin_allowed("https://evil.example")
+    assert SecureSocketIOInput(SessionTokens(b"k"), ["*"]).origin_allowed("https://x.example")

@@ -2,7 +2,8 @@
 
 Differences from Rasa's stock channel:
 - the server issues the conversation id in a signed token (`session_confirm` carries it,
-  clients send it back as `session_id` to resume); a client cannot join another conversation;
+  clients send it back as `session_id` in `session_request` to resume, and get the same
+  token back until half its life is over); a client cannot join another conversation;
 - `enter_room` is awaited: with today's python-socketio it is a coroutine, and the stock
   channel's un-awaited call leaves the client outside its room, so replies are lost;
 - input is cleaned like every other channel's and the text is never logged;
@@ -185,6 +186,11 @@ class SecureSocketIOInput(InputChannel):
         # conversation id → its current language, newest last (bounded).
         self.languages: OrderedDict[str, str] = OrderedDict()
 
+    def origin_allowed(self, origin: str | None) -> bool:
+        """A browser page on an origin outside `CORS_ORIGINS` may not chat (a client that
+        is not a browser sends no Origin)."""
+        return not origin or "*" in self.cors_origins or origin in self.cors_origins
+
     def get_output_channel(self) -> OutputChannel | None:
         """Lets Rasa's HTTP API (`output_channel=socketio`, the console) push messages to the
         citizen; an agent's reply to a conversation without a connected window is an error."""
@@ -234,20 +240,24 @@ class SecureSocketIOInput(InputChannel):
         self._remember(conversation_id, language)
         return language
 
-    async def _join(self, sid: str, conversation_id: str) -> str:
-        """Bind socket `sid` to a conversation and return the token that resumes it."""
+    async def _join(self, sid: str, conversation_id: str, token: str | None = None) -> str:
+        """Bind socket `sid` to a conversation and confirm it with the token that resumes
+        it (`token`, or a new one)."""
         assert self.sio is not None
         await self.sio.save_session(sid, {"conversation_id": conversation_id})
         joined = self.sio.enter_room(sid, conversation_id)
         if inspect.isawaitable(joined):
             await joined
-        token = self.tokens.issue(conversation_id)
+        token = token or self.tokens.issue(conversation_id)
         await self.sio.emit("session_confirm", token, room=sid)
         return token
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        origins: str | list[str] = "*" if "*" in self.cors_origins else self.cors_origins
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins)
+        # CORS headers come from the Rasa server's `--cors` (the launcher passes the same
+        # origins) for every route, /socket.io included; engine.io adding its own as well
+        # doubled them, and browsers refuse such answers (rasa-webchat starts with long
+        # polling). So engine.io adds none, and the origin is checked on connect instead.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
 
@@ -261,13 +271,16 @@ class SecureSocketIOInput(InputChannel):
 
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
-            return True
+            return self.origin_allowed(environ.get("HTTP_ORIGIN"))
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
-            token = data.get("session_id") if isinstance(data, dict) else None
-            conversation_id = self.tokens.verify(token) or secrets.token_urlsafe(18)
-            await self._join(sid, conversation_id)
+            resumed = self.tokens.resume(data.get("session_id") if isinstance(data, dict)
+                                         else None)
+            if resumed:
+                await self._join(sid, *resumed)
+            else:  # none, or one the server did not issue: a new conversation
+                await self._join(sid, secrets.token_urlsafe(18))
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any = None) -> None:
