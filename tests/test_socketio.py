@@ -241,3 +241,23 @@ def test_a_page_on_another_origin_cannot_connect() -> None:
     assert channel.origin_allowed(None), "not a browser: no Origin header"
     assert not channel.origin_allowed("https://evil.example")
     assert SecureSocketIOInput(SessionTokens(b"k"), ["*"]).origin_allowed("https://x.example")
+
+
+def test_an_empty_message_gets_a_clear_answer_not_a_guess(system: RunningSystem) -> None:
+    client = Client(system.rasa_url)
+    token = client.start()
+    for empty in ("", "   ", None, "\n\t"):
+        client.sio.emit("user_uttered", {"session_id": token, "message": empty,
+                                         "customData": {"language": "sv"}})
+        reply = client.replies.get(timeout=30)
+        assert reply["text"].startswith("Jag fick inget meddelande"), reply
+        assert "Menade du" not in reply["text"]
+    client.close()
+    english = Client(system.rasa_url)
+    english_token = english.start()
+    english.sio.emit("user_uttered", {"session_id": english_token,
+                                      "customData": {"language": "en"}})
+    assert english.replies.get(timeout=30)["text"].startswith("I did not get a message")
+    english.close()
+    assert [e for e in _events(system, token.split(".")[0]) if e["event"] == "user"] == [], \
+        "nothing reached the bot"

@@ -36,7 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.hygiene import clean_metadata, clean_text
+from bot.channels.hygiene import EMPTY_MESSAGE_REPLY, clean_metadata, clean_text
 from bot.channels.session_token import SessionTokens
 from bot.language import detect_language
 from bot.settings import Settings
@@ -294,8 +294,12 @@ class SecureSocketIOInput(InputChannel):
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)
             if message.truncated:
                 metadata["truncated"] = True
-            await self._turn_language(conversation_id, message.text, metadata)
+            language = await self._turn_language(conversation_id, message.text, metadata)
             output = SocketOutput(sio, self.bot_message_evt, self.language_of)
+            if not message.text:  # nothing to understand (rasa-webchat's empty start payload)
+                await output.send_response(conversation_id, {
+                    "text": EMPTY_MESSAGE_REPLY[language], "language": language})
+                return
             try:
                 await on_new_message(
                     UserMessage(
