@@ -1170,3 +1170,26 @@ def test_input_and_quick_exit_stay_in_view_after_links_buttons_and_long_replies(
     tab.page.mouse.wheel(0, 3000)
     _assert_controls_in_view(tab, "scrolling")
     assert tab.shadow("root.querySelector('.panel').scrollTop") == 0
+
+
+NEWEST_IN_VIEW = """() => {
+  const root = document.getElementById('polisen-chat').shadowRoot;
+  const log = root.querySelector('.log').getBoundingClientRect();
+  const last = [...root.querySelectorAll('.msg')].pop().getBoundingClientRect();
+  return last.bottom <= log.bottom + 1 && last.top >= log.top - 1;
+}"""
+
+
+def test_after_a_reload_the_newest_message_is_in_view(tab: Tab) -> None:
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    for n in range(12):
+        inject({"text": f"Meddelande {n}: " + "en rad text som tar plats. " * 6})
+    inject({"text": "Ditt referensnummer är T-ABCD-EFGH."})
+    tab.page.locator(".msg.bot", has_text="T-ABCD-EFGH").wait_for()
+    assert tab.page.evaluate(NEWEST_IN_VIEW)
+    tab.page.reload()
+    tab.wait_ready()
+    tab.page.locator(".msg.bot", has_text="T-ABCD-EFGH").wait_for()
+    assert tab.page.evaluate(NEWEST_IN_VIEW), "the restored log shows its newest message"

@@ -289,7 +289,12 @@
   var host = h('div', { id: 'polisen-chat', hidden: true });
   var shadow = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
   var sheet = h('link', { rel: 'stylesheet', href: cssUrl });
-  var reveal = function () { host.hidden = false; };
+  // The log can only be scrolled to its newest message once it has its size: a panel
+  // restored after a reload is scrolled again when the stylesheet has arrived.
+  var reveal = function () {
+    host.hidden = false;
+    scrollDown();
+  };
   sheet.addEventListener('load', reveal);
   sheet.addEventListener('error', reveal);
 
