@@ -1193,3 +1193,34 @@ def test_after_a_reload_the_newest_message_is_in_view(tab: Tab) -> None:
     tab.wait_ready()
     tab.page.locator(".msg.bot", has_text="T-ABCD-EFGH").wait_for()
     assert tab.page.evaluate(NEWEST_IN_VIEW), "the restored log shows its newest message"
+
+
+def test_on_a_right_to_left_page_swedish_reads_left_to_right_and_arabic_right_to_left(
+        tab: Tab) -> None:
+    tab.open_demo()
+    tab.page.evaluate("document.documentElement.lang = 'ar'; document.documentElement.dir = 'rtl'")
+    tab.open_chat()
+    tab.say("مرحبا، أريد الإبلاغ عن شيء")
+    tab.wait_idle()
+    direction = ("[...root.querySelectorAll('.msg.%s .text')].map(e => "
+                 "getComputedStyle(e).direction)")
+    assert set(tab.shadow(direction % "bot")) == {"ltr"}, "Swedish replies read left to right"
+    assert tab.shadow(direction % "user") == ["rtl"], "the citizen's Arabic reads right to left"
+    assert tab.page.locator(".msg.user").get_attribute("lang") == "", \
+        "an Arabic message is not marked Swedish"
+    assert tab.shadow("getComputedStyle(root.querySelector('.intro')).direction") == "ltr"
+    assert tab.axe() == []
+
+
+def test_a_page_in_another_language_is_told_the_chat_is_in_swedish_and_english(
+        tab: Tab) -> None:
+    # The demo page's script tag, as an Arabic page would write it (before the script runs).
+    tab.page.add_init_script("""new MutationObserver((_, observer) => {
+        const tag = document.querySelector('script[src="/widget.js"]');
+        if (tag) { tag.dataset.lang = 'ar'; observer.disconnect(); }
+    }).observe(document, {childList: true, subtree: true});""")
+    tab.open_demo()
+    tab.open_chat()
+    notes = tab.page.locator(".msg.note")
+    assert notes.all_inner_texts()[0].endswith("Chatten finns på svenska och engelska.")
+    assert notes.nth(1).get_attribute("lang") == "en"
