@@ -43,7 +43,7 @@ model: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(PY) -m bot migrate
 
-test: $(VENV)/.installed browser widget/node_modules/.installed
+test: $(VENV)/.installed browser widget/node_modules/.installed tests/webchat/node_modules/.installed
 	$(PY) -m bot train
 	$(PY) -m pytest -q -ra
 
@@ -57,6 +57,12 @@ browser:
 # axe-core (accessibility checks) and esbuild (widget build), exact from the lock file.
 widget/node_modules/.installed: widget/package-lock.json
 	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# rasa-webchat 1.0.1, the standard Rasa client tests/test_webchat_client.py runs against the
+# server; only its prebuilt lib/index.js is used, so no install scripts run.
+tests/webchat/node_modules/.installed: tests/webchat/package-lock.json
+	cd tests/webchat && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 bench: $(VENV)/.installed

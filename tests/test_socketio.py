@@ -84,7 +84,7 @@ def test_a_reload_with_the_token_resumes_the_same_conversation(
     resumed = second.start(token)
     texts = second.say("tack", resumed)
     second.close()
-    assert resumed.split(".")[0] == token.split(".")[0]
+    assert resumed == token, "the same token: rasa-webchat compares it with the stored one"
     assert not any("Jag är en AI" in t for t in texts), "same session: no second welcome"
     conversation_id = token.split(".")[0]
     user_texts = [e.get("text") for e in _events(system, conversation_id) if e["event"] == "user"]
@@ -109,21 +109,30 @@ def test_a_forged_session_id_cannot_join_someone_elses_conversation(
             if e["event"] == "user"] == ["hej"]
 
 
+def _language(reply: dict[str, Any]) -> str | None:
+    return (reply.get("metadata") or {}).get("language")
+
+
+RASA_KEYS = {"text", "quick_replies", "buttons", "attachment", "custom", "metadata"}
+
+
 def test_every_reply_says_the_language_it_is_written_in(system: RunningSystem) -> None:
-    """`lang` on each bot_uttered, so the widget marks English replies on a Swedish page."""
+    """`metadata.language` on each bot_uttered, so the widget marks English replies on a
+    Swedish page, and nothing outside Rasa's shapes (rasa-webchat drops such messages)."""
     client = Client(system.rasa_url)
     token = client.start()
     swedish = client.replies_to("hej", token)
-    assert swedish and {r.get("lang") for r in swedish} == {"sv"}, swedish
+    assert swedish and {_language(r) for r in swedish} == {"sv"}, swedish
     english = client.replies_to("hello, what can you help me with?", token)
-    assert {r.get("lang") for r in english} == {"en"}, english
+    assert {_language(r) for r in english} == {"en"}, english
     assert any("help" in r.get("text", "").lower() for r in english)
+    assert all(set(r) <= RASA_KEYS for r in swedish + english), swedish + english
     client.close()
     again = Client(system.rasa_url)
     resumed = again.start(token)
     kept = again.replies_to("ok", resumed)  # no evidence: the conversation stays English
     again.close()
-    assert {r.get("lang") for r in kept} == {"en"}, kept
+    assert {_language(r) for r in kept} == {"en"}, kept
 
 
 def test_a_reply_names_its_language_by_metadata_or_by_its_response_variant() -> None:
@@ -159,7 +168,7 @@ class FakeTrackers:
         return SimpleNamespace(get_slot=self.slots[sender_id].get)
 
 
-async def test_every_message_of_a_reply_carries_lang_and_the_fallback_is_the_conversations(
+async def test_every_message_of_a_reply_carries_its_language_in_metadata_and_custom_goes_alone(
         ) -> None:
     channel = SecureSocketIOInput(SessionTokens(b"k"), [])
     trackers = FakeTrackers({"known": {"language": "en"}})
@@ -173,9 +182,17 @@ async def test_every_message_of_a_reply_carries_lang_and_the_fallback_is_the_con
     await output.send_response("known", {"text": "Hej", "language": "sv",
                                          "custom": {"agent": True}})
     await output.send_response("new", {"custom": {"handover": {"state": "active"}}})
-    assert [m.get("lang") for m in sio.sent] == ["en", "en", "en", "en", "sv", None]
-    assert sio.sent[3] == {"custom": {"upload": {"max_files": 4}}, "lang": "en"}
-    assert sio.sent[4] == {"text": "Hej", "custom": {"agent": True}, "lang": "sv"}
+    english = {"language": "en"}
+    assert sio.sent == [
+        {"text": "One.", "metadata": english},
+        {"text": "Two.", "metadata": english},
+        {"text": "Pick", "quick_replies": [{"content_type": "text", "title": "A",
+                                            "payload": "/a"}], "metadata": english},
+        {"custom": {"upload": {"max_files": 4}}, "metadata": english},
+        {"text": "Hej", "metadata": {"language": "sv", "agent": True}},
+        {"custom": {"agent": True}, "metadata": {"language": "sv", "agent": True}},
+        {"custom": {"handover": {"state": "active"}}},
+    ]
     await output.send_response("known", {"text": "Again"})
     assert trackers.asked == ["known", "new"], "a known language is remembered"
 
@@ -202,4 +219,45 @@ async def test_an_agents_reply_to_a_conversation_without_a_window_is_refused() -
                                        "custom": {"handover": {"state": "active"}}})
     turn = SocketOutput(sio, "bot_uttered")  # type: ignore[arg-type]
     await turn.send_response("closed", agent)
-    assert len(sio.sent) == 3
+    assert [m["text"] for m in sio.sent if "text" in m] == [
+        "Polisens kontaktcenter: Hej", "En person har anslutit", "Polisens kontaktcenter: Hej"]
+
+
+def test_long_polling_answers_carry_each_cors_header_once(system: RunningSystem) -> None:
+    """Browsers refuse an answer with two Access-Control-Allow-Origin headers, and
+    rasa-webchat starts with long polling: the Rasa server's CORS alone answers them."""
+    reply = requests.get(f"{system.rasa_url}/socket.io/",
+                         params={"EIO": "4", "transport": "polling"},
+                         headers={"Origin": "http://example.org"}, timeout=10)
+    assert reply.status_code == 200 and reply.text.startswith("0{")
+    headers = reply.raw.headers
+    assert headers.getlist("Access-Control-Allow-Origin") in (["*"], ["http://example.org"])
+    assert len(headers.getlist("Access-Control-Allow-Credentials")) <= 1
+
+
+def test_a_page_on_another_origin_cannot_connect() -> None:
+    channel = SecureSocketIOInput(SessionTokens(b"k"), ["https://polisen.se"])
+    assert channel.origin_allowed("https://polisen.se")
+    assert channel.origin_allowed(None), "not a browser: no Origin header"
+    assert not channel.origin_allowed("https://evil.example")
+    assert SecureSocketIOInput(SessionTokens(b"k"), ["*"]).origin_allowed("https://x.example")
+
+
+def test_an_empty_message_gets_a_clear_answer_not_a_guess(system: RunningSystem) -> None:
+    client = Client(system.rasa_url)
+    token = client.start()
+    for empty in ("", "   ", None, "\n\t"):
+        client.sio.emit("user_uttered", {"session_id": token, "message": empty,
+                                         "customData": {"language": "sv"}})
+        reply = client.replies.get(timeout=30)
+        assert reply["text"].startswith("Jag fick inget meddelande"), reply
+        assert "Menade du" not in reply["text"]
+    client.close()
+    english = Client(system.rasa_url)
+    english_token = english.start()
+    english.sio.emit("user_uttered", {"session_id": english_token,
+                                      "customData": {"language": "en"}})
+    assert english.replies.get(timeout=30)["text"].startswith("I did not get a message")
+    english.close()
+    assert [e for e in _events(system, token.split(".")[0]) if e["event"] == "user"] == [], \
+        "nothing reached the bot"

@@ -1121,3 +1121,106 @@ def test_the_web_service_serves_the_demo_page_and_the_status_page(tmp_path: Path
     assert status.status_code == 200, "create_app must call bot.web.widget.setup_widget(app)"
     assert "Tjänsten körs" in status.text and "Content-Security-Policy" in status.headers
     assert 'src="/widget.js"' in demo.text, "remove the status route at / from routes.py"
+
+
+# ------------------------------------------------------------ what stays in view
+
+IN_VIEW = """(selector) => {
+  const root = document.getElementById('polisen-chat').shadowRoot;
+  const el = root.querySelector(selector);
+  const r = el.getBoundingClientRect();
+  const inside = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0
+    && r.bottom <= innerHeight && r.right <= innerWidth;
+  const hit = inside && root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return {inside, uncovered: !!hit && (hit === el || el.contains(hit)),
+          box: [r.left, r.top, r.right, r.bottom]};
+}"""
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def _assert_controls_in_view(tab: Tab, after: str) -> None:
+    for selector in (".exit", "#pc-input", ".close"):
+        seen = tab.page.evaluate(IN_VIEW, selector)
+        assert seen["inside"] and seen["uncovered"], f"{selector} after {after}: {seen}"
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS), ids=list(VIEWPORTS))
+def test_input_and_quick_exit_stay_in_view_after_links_buttons_and_long_replies(
+        tab: Tab, viewport: str) -> None:
+    """The panel never scrolls away from itself: a link's hidden "(opens in a new window)"
+    once made the whole panel scroll past its content after the first reply with a link."""
+    tab.page.set_viewport_size(VIEWPORTS[viewport])
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    tab.say("hej")
+    tab.wait_idle()
+    _assert_controls_in_view(tab, "a reply with buttons")
+    tab.say("vad är ett medborgarlöfte?")
+    tab.wait_idle()
+    assert tab.shadow("root.querySelectorAll('.log a').length") > 0, "the answer has a link"
+    _assert_controls_in_view(tab, "a reply with a link")
+    long_text = "\n".join(f"Rad {n}: läs mer på https://polisen.se/sida-{n}" for n in range(40))
+    inject({"text": long_text, "quick_replies": [
+        {"title": f"Val {n}", "payload": f"/val{n}"} for n in range(6)]})
+    tab.page.locator(".msg.bot", has_text="Rad 39").wait_for()
+    _assert_controls_in_view(tab, "a long reply")
+    tab.page.locator(".log a").last.focus()  # focus inside the log must not move the panel
+    _assert_controls_in_view(tab, "focusing the last link")
+    tab.page.mouse.wheel(0, 3000)
+    _assert_controls_in_view(tab, "scrolling")
+    assert tab.shadow("root.querySelector('.panel').scrollTop") == 0
+
+
+NEWEST_IN_VIEW = """() => {
+  const root = document.getElementById('polisen-chat').shadowRoot;
+  const log = root.querySelector('.log').getBoundingClientRect();
+  const last = [...root.querySelectorAll('.msg')].pop().getBoundingClientRect();
+  return last.bottom <= log.bottom + 1 && last.top >= log.top - 1;
+}"""
+
+
+def test_after_a_reload_the_newest_message_is_in_view(tab: Tab) -> None:
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    for n in range(12):
+        inject({"text": f"Meddelande {n}: " + "en rad text som tar plats. " * 6})
+    inject({"text": "Ditt referensnummer är T-ABCD-EFGH."})
+    tab.page.locator(".msg.bot", has_text="T-ABCD-EFGH").wait_for()
+    assert tab.page.evaluate(NEWEST_IN_VIEW)
+    tab.page.reload()
+    tab.wait_ready()
+    tab.page.locator(".msg.bot", has_text="T-ABCD-EFGH").wait_for()
+    assert tab.page.evaluate(NEWEST_IN_VIEW), "the restored log shows its newest message"
+
+
+def test_on_a_right_to_left_page_swedish_reads_left_to_right_and_arabic_right_to_left(
+        tab: Tab) -> None:
+    tab.open_demo()
+    tab.page.evaluate("document.documentElement.lang = 'ar'; document.documentElement.dir = 'rtl'")
+    tab.open_chat()
+    tab.say("مرحبا، أريد الإبلاغ عن شيء")
+    tab.wait_idle()
+    direction = ("[...root.querySelectorAll('.msg.%s .text')].map(e => "
+                 "getComputedStyle(e).direction)")
+    assert set(tab.shadow(direction % "bot")) == {"ltr"}, "Swedish replies read left to right"
+    assert tab.shadow(direction % "user") == ["rtl"], "the citizen's Arabic reads right to left"
+    assert tab.page.locator(".msg.user").get_attribute("lang") == "", \
+        "an Arabic message is not marked Swedish"
+    assert tab.shadow("getComputedStyle(root.querySelector('.intro')).direction") == "ltr"
+    assert tab.axe() == []
+
+
+def test_a_page_in_another_language_is_told_the_chat_is_in_swedish_and_english(
+        tab: Tab) -> None:
+    # The demo page's script tag, as an Arabic page would write it (before the script runs).
+    tab.page.add_init_script("""new MutationObserver((_, observer) => {
+        const tag = document.querySelector('script[src="/widget.js"]');
+        if (tag) { tag.dataset.lang = 'ar'; observer.disconnect(); }
+    }).observe(document, {childList: true, subtree: true});""")
+    tab.open_demo()
+    tab.open_chat()
+    notes = tab.page.locator(".msg.note")
+    assert notes.all_inner_texts()[0].endswith("Chatten finns på svenska och engelska.")
+    assert notes.nth(1).get_attribute("lang") == "en"

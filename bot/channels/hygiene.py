@@ -19,6 +19,13 @@ MAX_SENDER_CHARS = 128
 # (a municipality code and an optional district) — never other entities that set slots.
 _BUTTON_PAYLOAD = re.compile(r'^/[a-z_]{1,40}(\{"place": "[0-9]{4}(/[^"{}/\\]{1,60})?"\})?$')
 _ALLOWED_METADATA = {"language"}
+# The answer to a message with nothing in it (empty, whitespace, a client's empty start
+# payload): a guess at what it meant ("Menade du: du hälsar?") helps no one.
+EMPTY_MESSAGE_REPLY = {
+    "sv": "Jag fick inget meddelande. Skriv din fråga, så svarar jag. Vid nödläge: ring 112.",
+    "en": "I did not get a message. Write your question and I will answer. In an emergency, "
+          "call 112.",
+}
 
 
 @dataclass(frozen=True)

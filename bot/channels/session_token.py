@@ -47,3 +47,18 @@ class SessionTokens:
         if int(expiry) < (time.time() if now is None else now):
             return None
         return conversation
+
+    def resume(self, token: object, now: float | None = None) -> tuple[str, str] | None:
+        """(conversation id, token to give back) for a valid token; None for anything else.
+
+        The token given back is the same one until half its life is over, then a fresh one
+        for the same conversation: a client that compares session ids (rasa-webchat) sees
+        the conversation it had, and one in daily use does not run out."""
+        conversation = self.verify(token, now)
+        if conversation is None:
+            return None
+        assert isinstance(token, str)
+        remaining = int(token.split(".")[1]) - (time.time() if now is None else now)
+        if remaining > self.ttl_seconds / 2:
+            return conversation, token
+        return conversation, self.issue(conversation, now)

@@ -2,16 +2,21 @@
 
 Differences from Rasa's stock channel:
 - the server issues the conversation id in a signed token (`session_confirm` carries it,
-  clients send it back as `session_id` to resume); a client cannot join another conversation;
+  clients send it back as `session_id` in `session_request` to resume, and get the same
+  token back until half its life is over); a client cannot join another conversation;
 - `enter_room` is awaited: with today's python-socketio it is a coroutine, and the stock
   channel's un-awaited call leaves the client outside its room, so replies are lost;
 - input is cleaned like every other channel's and the text is never logged;
-- every `bot_uttered` carries `lang` ("sv"/"en"), the language the reply is written in, so
-  the widget can mark it for screen readers (WCAG 3.1.2): the reply's own metadata (an
-  action's `utter_message(language=…)`, or the `language` condition of the domain response
-  variant Rasa chose), else the conversation's current language, which the channel follows
-  the way the `language` slot does (the language detected in each message, else the one it
-  had, else the channel's metadata for a new conversation).
+- every `bot_uttered` has Rasa's documented shape, so rasa-webchat and other standard
+  clients render it: `text` (with `quick_replies`), `attachment`, or `custom` alone, plus
+  `metadata`. A custom payload with text goes out as two messages, the text first (clients
+  drop a message whose keys they do not know). `metadata.language` ("sv"/"en") is the
+  language the reply is written in, so the widget can mark it for screen readers (WCAG
+  3.1.2): the reply's own metadata (an action's `utter_message(language=…)`, or the
+  `language` condition of the domain response variant Rasa chose), else the conversation's
+  current language, which the channel follows the way the `language` slot does (the language
+  detected in each message, else the one it had, else the channel's metadata for a new
+  conversation). `metadata.agent` marks the text of an agent's reply (`custom.agent`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.hygiene import clean_metadata, clean_text
+from bot.channels.hygiene import EMPTY_MESSAGE_REPLY, clean_metadata, clean_text
 from bot.channels.session_token import SessionTokens
 from bot.language import detect_language
 from bot.settings import Settings
@@ -43,9 +48,10 @@ MAX_REMEMBERED = 10_000
 LanguageOf = Callable[[str], Awaitable["str | None"]]
 """``language_of(conversation_id)``: the conversation's current language, or None."""
 
-# The language of the reply being sent, for every message it is split into.
-_REPLY_LANGUAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "reply_language", default=None)
+# The metadata of the reply being sent (its language, an agent's mark), for every message it
+# is split into.
+_REPLY_METADATA: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "reply_metadata", default=None)
 
 
 def normalise_language(value: Any) -> str | None:
@@ -85,9 +91,9 @@ def _is_agent_reply(message: dict[str, Any]) -> bool:
 
 class SocketOutput(SocketIOOutput):
     """Rasa's socket.io output, with custom payloads that work: the stock one passes the
-    payload's keys as arguments to `emit` and fails. Text with a custom payload (an agent's
-    reply, a handover state) goes out as one message so the client can mark it. Every
-    message says the language it is in (`lang`), when known.
+    payload's keys as arguments to `emit` and fails. Every message carries `metadata` with
+    the language it is in (`language`, when known) and, for the text of an agent's reply,
+    `agent: true`; a custom payload is a message of its own, after the text.
 
     `agent_needs_listener` is for the output Rasa's HTTP API uses: an agent's reply to a
     conversation without a connected chat window raises :class:`NotConnected` (a socket.io
@@ -105,26 +111,25 @@ class SocketOutput(SocketIOOutput):
         return any(True for _ in self.sio.manager.get_participants("/", conversation_id))
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        if (self.agent_needs_listener and _is_agent_reply(message)
-                and not self._connected(recipient_id)):
+        agent = _is_agent_reply(message)
+        if self.agent_needs_listener and agent and not self._connected(recipient_id):
             raise NotConnected()
         language = reply_language(message)
         if language is None and self.language_of is not None:
             language = await self.language_of(recipient_id)
-        marked = _REPLY_LANGUAGE.set(language)
+        metadata: dict[str, Any] = {"language": language} if language else {}
+        if agent:
+            metadata["agent"] = True
+        marked = _REPLY_METADATA.set(metadata)
         try:
-            if message.get("custom") and message.get("text") and not message.get("buttons"):
-                await self._send_message(recipient_id, {"text": message["text"],
-                                                        "custom": message["custom"]})
-                return
-            await super().send_response(recipient_id, message)
+            await super().send_response(recipient_id, dict(message))  # Rasa pops its keys
         finally:
-            _REPLY_LANGUAGE.reset(marked)
+            _REPLY_METADATA.reset(marked)
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
-        language = _REPLY_LANGUAGE.get()
-        if language and isinstance(response, dict):
-            response = {**response, "lang": language}
+        metadata = _REPLY_METADATA.get()
+        if metadata and isinstance(response, dict):
+            response = {**response, "metadata": {**metadata, **(response.get("metadata") or {})}}
         await super()._send_message(socket_id, response)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
@@ -181,6 +186,11 @@ class SecureSocketIOInput(InputChannel):
         # conversation id → its current language, newest last (bounded).
         self.languages: OrderedDict[str, str] = OrderedDict()
 
+    def origin_allowed(self, origin: str | None) -> bool:
+        """A browser page on an origin outside `CORS_ORIGINS` may not chat (a client that
+        is not a browser sends no Origin)."""
+        return not origin or "*" in self.cors_origins or origin in self.cors_origins
+
     def get_output_channel(self) -> OutputChannel | None:
         """Lets Rasa's HTTP API (`output_channel=socketio`, the console) push messages to the
         citizen; an agent's reply to a conversation without a connected window is an error."""
@@ -230,20 +240,24 @@ class SecureSocketIOInput(InputChannel):
         self._remember(conversation_id, language)
         return language
 
-    async def _join(self, sid: str, conversation_id: str) -> str:
-        """Bind socket `sid` to a conversation and return the token that resumes it."""
+    async def _join(self, sid: str, conversation_id: str, token: str | None = None) -> str:
+        """Bind socket `sid` to a conversation and confirm it with the token that resumes
+        it (`token`, or a new one)."""
         assert self.sio is not None
         await self.sio.save_session(sid, {"conversation_id": conversation_id})
         joined = self.sio.enter_room(sid, conversation_id)
         if inspect.isawaitable(joined):
             await joined
-        token = self.tokens.issue(conversation_id)
+        token = token or self.tokens.issue(conversation_id)
         await self.sio.emit("session_confirm", token, room=sid)
         return token
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        origins: str | list[str] = "*" if "*" in self.cors_origins else self.cors_origins
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins)
+        # CORS headers come from the Rasa server's `--cors` (the launcher passes the same
+        # origins) for every route, /socket.io included; engine.io adding its own as well
+        # doubled them, and browsers refuse such answers (rasa-webchat starts with long
+        # polling). So engine.io adds none, and the origin is checked on connect instead.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
 
@@ -257,13 +271,16 @@ class SecureSocketIOInput(InputChannel):
 
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
-            return True
+            return self.origin_allowed(environ.get("HTTP_ORIGIN"))
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
-            token = data.get("session_id") if isinstance(data, dict) else None
-            conversation_id = self.tokens.verify(token) or secrets.token_urlsafe(18)
-            await self._join(sid, conversation_id)
+            resumed = self.tokens.resume(data.get("session_id") if isinstance(data, dict)
+                                         else None)
+            if resumed:
+                await self._join(sid, *resumed)
+            else:  # none, or one the server did not issue: a new conversation
+                await self._join(sid, secrets.token_urlsafe(18))
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any = None) -> None:
@@ -277,8 +294,12 @@ class SecureSocketIOInput(InputChannel):
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)
             if message.truncated:
                 metadata["truncated"] = True
-            await self._turn_language(conversation_id, message.text, metadata)
+            language = await self._turn_language(conversation_id, message.text, metadata)
             output = SocketOutput(sio, self.bot_message_evt, self.language_of)
+            if not message.text:  # nothing to understand (rasa-webchat's empty start payload)
+                await output.send_response(conversation_id, {
+                    "text": EMPTY_MESSAGE_REPLY[language], "language": language})
+                return
             try:
                 await on_new_message(
                     UserMessage(

@@ -187,10 +187,17 @@
     };
   })();
 
+  // The language the page asks for; the interface is Swedish or English.
+  var asked = (data.lang || document.documentElement.lang || 'sv').toLowerCase();
+
   function pageLang() {
-    var l = (data.lang || document.documentElement.lang || 'sv').toLowerCase();
-    return l.indexOf('en') === 0 ? 'en' : 'sv';
+    return asked.indexOf('en') === 0 ? 'en' : 'sv';
   }
+
+  /** Said once, in both languages, when the page is in another language (polisen.se's
+   * Arabic or Persian pages): the chat is in Swedish and English. */
+  var LANG_NOTES = [{ x: 'Chatten finns på svenska och engelska.', l: 'sv' },
+    { x: 'The chat is available in Swedish and English.', l: 'en' }];
 
   var state = {
     lang: store.get('lang', null) || pageLang(),
@@ -289,7 +296,12 @@
   var host = h('div', { id: 'polisen-chat', hidden: true });
   var shadow = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
   var sheet = h('link', { rel: 'stylesheet', href: cssUrl });
-  var reveal = function () { host.hidden = false; };
+  // The log can only be scrolled to its newest message once it has its size: a panel
+  // restored after a reload is scrolled again when the stylesheet has arrived.
+  var reveal = function () {
+    host.hidden = false;
+    scrollDown();
+  };
   sheet.addEventListener('load', reveal);
   sheet.addEventListener('error', reveal);
 
@@ -357,6 +369,7 @@
   /** Interface texts in the current language (also after switching). */
   function applyTexts() {
     root.setAttribute('lang', state.lang);
+    root.setAttribute('dir', 'ltr'); // both interface languages; a page's rtl is not ours
     launcher.textContent = t('launcher') + (state.unread ? t('unread') : '');
     title.textContent = t('title');
     intro.textContent = t('intro');
@@ -411,7 +424,9 @@
   }
 
   function renderEntry(e) {
-    var body = h('div', { class: 'text' });
+    // dir=auto: Swedish reads left to right and Arabic right to left, whatever the page's
+    // direction.
+    var body = h('div', { class: 'text', dir: 'auto' });
     richText(body, e.x || '');
     // The message is marked with the language it is written in (WCAG 3.1.2); what the
     // widget adds (who, "not sent yet") is in the interface language.
@@ -457,7 +472,7 @@
   /** Add one entry to the conversation; new bot, agent and note entries are announced once. */
   function add(e) {
     e.d = Date.now();
-    e.l = e.l || state.lang;
+    if (e.l == null) e.l = state.lang;
     state.log.push(e);
     save();
     logList.appendChild(renderEntry(e));
@@ -495,8 +510,9 @@
     add({ w: 'note', x: text });
   }
 
-  /** A bot_uttered event: text, buttons/quick replies, links, an image; handover states; a
-   * request for pictures; `lang`, the language it is written in. */
+  /** A bot_uttered event (Rasa's shapes): text, buttons/quick replies, links, an image; a
+   * custom payload (handover states, a request for pictures); `metadata.language`, the
+   * language it is written in, and `metadata.agent`, an agent's reply. */
   function handleBot(m) {
     if (!m || typeof m !== 'object') return;
     var custom = m.custom && typeof m.custom === 'object' ? m.custom : m;
@@ -506,7 +522,7 @@
       turnAsked = true;
       setUpload(spec);
     }
-    var lang = langOf(m.lang) || langOf(m.metadata && m.metadata.language) ||
+    var lang = langOf(m.metadata && m.metadata.language) || langOf(m.lang) ||
       langOf(m.language);
     if (lang) state.clang = lang;
     var buttons = [];
@@ -523,7 +539,8 @@
       m.attachment.payload && m.attachment.payload.src);
     var text = typeof m.text === 'string' ? m.text : '';
     if (!text && !buttons.length && !image) return;
-    var e = { w: custom.agent === true ? 'agent' : 'bot', x: text,
+    var meta = m.metadata && typeof m.metadata === 'object' ? m.metadata : {};
+    var e = { w: custom.agent === true || meta.agent === true ? 'agent' : 'bot', x: text,
       l: lang || state.clang || state.lang };
     if (buttons.length) e.b = buttons;
     if (image && safeUrl(image)) e.i = safeUrl(image);
@@ -883,6 +900,8 @@
   }
 
   /** What the citizen sends: `shown` is what appears as their message (a button's title). */
+  var OTHER_SCRIPT = /(?=\p{L})\P{Script=Latin}/u;
+
   function send(text, shown) {
     text = String(text || '').trim();
     if (!text) return;
@@ -890,7 +909,10 @@
     store.set('seq', state.seq);
     var id = 'm' + state.seq;
     state.outbox.push({ id: id, text: text, show: shown || text, lang: state.lang });
-    add({ w: 'user', x: shown || text, q: id, l: state.lang });
+    // A message in another script is not marked as the interface's language ('' is
+    // "unknown" in HTML); the widget cannot tell Arabic from Persian.
+    add({ w: 'user', x: shown || text, q: id, l: OTHER_SCRIPT.test(shown || text) ? '' :
+      state.lang });
     renderStatus();
     flush();
     if (shown) input.focus();
@@ -919,6 +941,9 @@
     launcher.hidden = true;
     launcher.setAttribute('aria-expanded', 'true');
     applyTexts();
+    if (!state.log.length && !langOf(asked)) LANG_NOTES.forEach(function (n) {
+      add({ w: 'note', x: n.x, l: n.l });
+    });
     scrollDown();
     loadBanner();
     link.start();
