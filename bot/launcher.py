@@ -43,6 +43,7 @@ def service_env(settings: Settings, base: dict[str, str] | None = None) -> dict[
             "ACTION_ENDPOINT_URL": f"{settings.actions_url}/webhook",
             "RASA_TOKEN": settings.rasa_token or secrets.token_urlsafe(24),
             "SESSION_SECRET": settings.session_secret or secrets.token_hex(32),
+            "REST_TOKEN": settings.rest_token or secrets.token_urlsafe(24),
             "RASA_PORT": str(settings.rasa_port),
             "ACTIONS_PORT": str(settings.actions_port),
             "WEB_PORT": str(settings.web_port),

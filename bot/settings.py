@@ -34,6 +34,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to."),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
     Setting("RASA_TOKEN", "", "Token for Rasa's HTTP API; generated per start when empty."),
+    Setting(
+        "REST_TOKEN",
+        "",
+        "Bearer token an integration must send to the REST channel (it is not a citizen "
+        "channel); generated per start when empty, so the REST channel is closed to anyone "
+        "who was not given it.",
+    ),
     Setting("ACTIONS_PORT", "5055", "Port of the action server (bound to 127.0.0.1)."),
     Setting("WEB_HOST", "127.0.0.1", "Interface the bot web service binds to."),
     Setting("WEB_PORT", "8080", "Port of the bot web service."),
@@ -223,6 +230,7 @@ class Settings:
     session_secret: str
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
+    rest_token: str = ""
     rasa_concurrent_messages: int = 1
     root: Path = field(default=PROJECT_ROOT)
 
@@ -238,6 +246,7 @@ class Settings:
             rasa_host=_env(env, "RASA_HOST"),
             rasa_port=int(_env(env, "RASA_PORT")),
             rasa_token=env.get("RASA_TOKEN", ""),
+            rest_token=env.get("REST_TOKEN", ""),
             actions_port=int(_env(env, "ACTIONS_PORT")),
             web_host=_env(env, "WEB_HOST"),
             web_port=int(_env(env, "WEB_PORT")),

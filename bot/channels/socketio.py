@@ -39,6 +39,8 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("sv", "en")
+# Web-chat conversation ids carry their channel, so no other channel can reach them.
+WEB_PREFIX = "web:"
 MAX_REMEMBERED = 10_000
 LanguageOf = Callable[[str], Awaitable["str | None"]]
 """``language_of(conversation_id)``: the conversation's current language, or None."""
@@ -46,6 +48,11 @@ LanguageOf = Callable[[str], Awaitable["str | None"]]
 # The language of the reply being sent, for every message it is split into.
 _REPLY_LANGUAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "reply_language", default=None)
+
+
+def new_conversation_id() -> str:
+    """A new web-chat conversation id: unguessable, and marked as the web chat's."""
+    return WEB_PREFIX + secrets.token_urlsafe(18)
 
 
 def normalise_language(value: Any) -> str | None:
@@ -262,7 +269,7 @@ class SecureSocketIOInput(InputChannel):
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
             token = data.get("session_id") if isinstance(data, dict) else None
-            conversation_id = self.tokens.verify(token) or secrets.token_urlsafe(18)
+            conversation_id = self.tokens.verify(token) or new_conversation_id()
             await self._join(sid, conversation_id)
 
         @sio.on(self.user_message_evt)
@@ -271,7 +278,7 @@ class SecureSocketIOInput(InputChannel):
             session = await sio.get_session(sid)
             conversation_id = session.get("conversation_id")
             if not conversation_id:
-                conversation_id = secrets.token_urlsafe(18)
+                conversation_id = new_conversation_id()
                 await self._join(sid, conversation_id)
             message = clean_text(data.get("message"))
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)
