@@ -55,6 +55,13 @@ SETTINGS: tuple[Setting, ...] = (
         "emergency replies. 0 admits every message at once (Rasa's own behaviour).",
     ),
     Setting(
+        "ACTION_TIMEOUT_SECONDS",
+        "10",
+        "How long the Rasa server waits for a custom action (Rasa's own default is 300 s); "
+        "then the citizen is told something went wrong, with 114 14, and what they wrote is "
+        "kept. A session start waits at most 3 s and then starts in the Rasa server.",
+    ),
+    Setting(
         "TRACKER_CACHE_SIZE",
         "2000",
         "Conversations the Rasa server keeps in memory between messages (each for at most 10 "
@@ -231,6 +238,7 @@ class Settings:
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
     rest_token: str = ""
+    action_timeout_seconds: float = 10.0
     rasa_concurrent_messages: int = 1
     root: Path = field(default=PROJECT_ROOT)
 
@@ -247,6 +255,7 @@ class Settings:
             rasa_port=int(_env(env, "RASA_PORT")),
             rasa_token=env.get("RASA_TOKEN", ""),
             rest_token=env.get("REST_TOKEN", ""),
+            action_timeout_seconds=max(0.1, float(_env(env, "ACTION_TIMEOUT_SECONDS"))),
             actions_port=int(_env(env, "ACTIONS_PORT")),
             web_host=_env(env, "WEB_HOST"),
             web_port=int(_env(env, "WEB_PORT")),
