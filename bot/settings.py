@@ -62,6 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
         "kept. A session start waits at most 3 s and then starts in the Rasa server.",
     ),
     Setting(
+        "SUPERVISOR_STATUS_FILE",
+        "",
+        "Set by the launcher: where its supervisor writes which services run and how often "
+        "each was restarted (shown in /health). Empty: not shown.",
+    ),
+    Setting(
         "TRACKER_CACHE_SIZE",
         "2000",
         "Conversations the Rasa server keeps in memory between messages (each for at most 10 "
@@ -239,6 +245,7 @@ class Settings:
     tracker_cache_size: int = 2000
     rest_token: str = ""
     action_timeout_seconds: float = 10.0
+    supervisor_status_file: str = ""
     rasa_concurrent_messages: int = 1
     root: Path = field(default=PROJECT_ROOT)
 
@@ -256,6 +263,7 @@ class Settings:
             rasa_token=env.get("RASA_TOKEN", ""),
             rest_token=env.get("REST_TOKEN", ""),
             action_timeout_seconds=max(0.1, float(_env(env, "ACTION_TIMEOUT_SECONDS"))),
+            supervisor_status_file=env.get("SUPERVISOR_STATUS_FILE", ""),
             actions_port=int(_env(env, "ACTIONS_PORT")),
             web_host=_env(env, "WEB_HOST"),
             web_port=int(_env(env, "WEB_PORT")),
