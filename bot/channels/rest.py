@@ -177,7 +177,7 @@ class RestChannel(RestInput):
                 return _error(413, "The message is too large.")
             try:
                 body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 return _error(400, "Send a JSON object with 'sender' and 'message'.")
             if not isinstance(body, dict):
                 return _error(400, "Send a JSON object with 'sender' and 'message'.")
