@@ -40,13 +40,14 @@ CONCURRENT_CONVERSATIONS = 60
 CONCURRENCY = 20
 
 
-def measure(base_url: str, script: list[str], pids: tuple[int, ...]) -> dict[str, Result]:
-    asyncio.run(run_load(base_url, script, 3, 3))  # warm-up
+def measure(base_url: str, script: list[str], pids: tuple[int, ...],
+            rest_token: str = "") -> dict[str, Result]:
+    asyncio.run(run_load(base_url, script, 3, 3, rest_token=rest_token))  # warm-up
     return {
         "sequential": asyncio.run(run_load(base_url, script, SEQUENTIAL_CONVERSATIONS, 1,
-                                           pids)),
+                                           pids, rest_token)),
         "concurrent": asyncio.run(run_load(base_url, script, CONCURRENT_CONVERSATIONS,
-                                           CONCURRENCY, pids)),
+                                           CONCURRENCY, pids, rest_token)),
     }
 
 
@@ -115,7 +116,8 @@ def main() -> int:
             print("Measuring this assistant…", flush=True)
             pids = tuple(s.process.pid for s in stack.services
                          if s.process is not None and s.name != "web")
-            results["ours"] = measure(settings.rasa_url, OURS_SCRIPT, pids)
+            results["ours"] = measure(settings.rasa_url, OURS_SCRIPT, pids,
+                                      stack.env["REST_TOKEN"])
             accuracy = holdout_accuracy(settings.rasa_url, stack.env["RASA_TOKEN"])
 
     print(f"\n{'run':<28} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>8} {'cpu ms':>8} {'msgs':>6} "

@@ -71,15 +71,18 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def run_load(base_url: str, script: list[str], conversations: int,
-                   concurrency: int, server_pids: tuple[int, ...] = ()) -> Result:
+                   concurrency: int, server_pids: tuple[int, ...] = (),
+                   rest_token: str = "") -> Result:
     """Run `conversations` copies of `script`, at most `concurrency` at a time; with
-    `server_pids`, also report the servers' CPU time per message (less noisy than time)."""
+    `server_pids`, also report the servers' CPU time per message (less noisy than time).
+    `rest_token` is this assistant's REST channel token (the stock bot needs none)."""
     url = f"{base_url}/webhooks/rest/webhook"
     latencies: list[float] = []
     errors: list[str] = []
     gate = asyncio.Semaphore(concurrency)
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(timeout=timeout,
+    headers = {"Authorization": f"Bearer {rest_token}"} if rest_token else {}
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers,
                                      connector=aiohttp.TCPConnector(limit=concurrency)) as http:
         async def one() -> None:
             async with gate:

@@ -6,12 +6,14 @@ operator runs.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +45,7 @@ def service_env(settings: Settings, base: dict[str, str] | None = None) -> dict[
             "ACTION_ENDPOINT_URL": f"{settings.actions_url}/webhook",
             "RASA_TOKEN": settings.rasa_token or secrets.token_urlsafe(24),
             "SESSION_SECRET": settings.session_secret or secrets.token_hex(32),
+            "REST_TOKEN": settings.rest_token or secrets.token_urlsafe(24),
             "RASA_PORT": str(settings.rasa_port),
             "ACTIONS_PORT": str(settings.actions_port),
             "WEB_PORT": str(settings.web_port),
@@ -74,6 +77,14 @@ def isolated_settings(database_url: str) -> Settings:
     })
 
 
+# Restart delays after a crash: at once, then doubling up to the cap; a service that ran for
+# STABLE_SECONDS starts again from the first delay.
+FIRST_BACKOFF_SECONDS = 0.0
+MAX_BACKOFF_SECONDS = 30.0
+STABLE_SECONDS = 60.0
+SUPERVISE_EVERY_SECONDS = 0.5
+
+
 @dataclass
 class Service:
     """One child process and the URL that answers once it is ready."""
@@ -83,6 +94,18 @@ class Service:
     ready_url: str
     process: subprocess.Popen | None = None
     log: Path | None = None
+    restarts: int = 0
+    crashes_in_a_row: int = 0
+    started_at: float = 0.0
+    restart_at: float | None = None
+    last_exit: int | None = None
+
+
+def backoff(crashes_in_a_row: int) -> float:
+    """Seconds to wait before restarting a service that crashed this many times running."""
+    if crashes_in_a_row <= 1:
+        return FIRST_BACKOFF_SECONDS
+    return min(MAX_BACKOFF_SECONDS, 2.0 ** (crashes_in_a_row - 2))
 
 
 @dataclass
@@ -95,9 +118,16 @@ class Stack:
     log_dir: Path | None = None
     credentials: Path | str = "credentials.yml"
     services: list[Service] = field(default_factory=list)
+    supervise: bool = True
+    """Restart a crashed service (with backoff) while the others keep serving."""
 
     def __post_init__(self) -> None:
         s = self.settings
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self.status_file = (self.log_dir or s.root / "var") / "supervisor.json"
+        self.env.setdefault("SUPERVISOR_STATUS_FILE", str(self.status_file))
         token = self.env["RASA_TOKEN"]
         self.services = [
             Service(
@@ -160,10 +190,14 @@ class Stack:
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
+        service.started_at = time.monotonic()
+        service.restart_at = None
 
     def start(self, timeout: float = 240.0) -> None:
-        """Start every service and wait until each answers; stop all if one fails."""
+        """Start every service and wait until each answers; stop all if one fails. Then,
+        with `supervise`, watch them: a crashed service is restarted, the others go on."""
         try:
+            self.status_file.parent.mkdir(parents=True, exist_ok=True)
             for service in self.services:
                 self._spawn(service)
             deadline = time.monotonic() + timeout
@@ -172,21 +206,85 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        self._write_status()
+        if self.supervise:
+            self._supervisor = threading.Thread(target=self._watch, name="supervisor",
+                                                daemon=True)
+            self._supervisor.start()
 
     def restart(self, name: str, timeout: float = 240.0) -> None:
         """Stop one service and start it again (what a deployment or a crash does)."""
-        service = next(s for s in self.services if s.name == name)
-        _terminate(service)
-        self._spawn(service)
+        service = self.service(name)
+        with self._lock:
+            _terminate(service)
+            self._spawn(service)
         wait_ready(service, time.monotonic() + timeout)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def _watch(self) -> None:
+        """The supervisor: notice exits, restart after the backoff, keep the status file."""
+        while not self._stopping.wait(SUPERVISE_EVERY_SECONDS):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                changed = any([self._check(service) for service in self.services])
+            if changed:
+                self._write_status()
+
+    def _check(self, service: Service) -> bool:
+        """Handle one service's exit or due restart; whether its state changed."""
+        now = time.monotonic()
+        if service.process is None or service.process.poll() is None:
+            return False
+        if service.restart_at is None:
+            service.last_exit = service.process.returncode
+            ran = now - service.started_at
+            service.crashes_in_a_row = 1 if ran >= STABLE_SECONDS else service.crashes_in_a_row + 1
+            delay = backoff(service.crashes_in_a_row)
+            service.restart_at = now + delay
+            print(f"supervisor: {service.name} stopped unexpectedly (exit code "
+                  f"{service.last_exit}) after {ran:.0f} s; restarting it in {delay:.0f} s, "
+                  "the other services keep serving", file=sys.stderr, flush=True)
+            return True
+        if now < service.restart_at:
+            return False
+        service.restart_at = None
+        service.restarts += 1
+        self._spawn(service)
+        print(f"supervisor: {service.name} restarted (restart {service.restarts})",
+              file=sys.stderr, flush=True)
+        return True
+
+    def status(self) -> dict[str, dict[str, object]]:
+        """What the supervisor knows of each service (shown in the web service's /health)."""
+        return {
+            s.name: {
+                "running": s.process is not None and s.process.poll() is None,
+                "restarts": s.restarts,
+                "last_exit_code": s.last_exit,
+                "restarting": s.restart_at is not None,
+            }
+            for s in self.services
+        }
+
+    def _write_status(self) -> None:
+        temporary = self.status_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"services": self.status(), "at": time.time()}))
+        temporary.replace(self.status_file)
 
     def stop(self) -> None:
         """Terminate every process group this stack started (SIGTERM, then SIGKILL)."""
-        for service in self.services:
-            if service.process and service.process.poll() is None:
-                os.killpg(service.process.pid, signal.SIGTERM)
-        for service in self.services:
-            _terminate(service)
+        self._stopping.set()
+        with self._lock:
+            for service in self.services:
+                if service.process and service.process.poll() is None:
+                    os.killpg(service.process.pid, signal.SIGTERM)
+            for service in self.services:
+                _terminate(service)
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join(timeout=5)
 
     def __enter__(self) -> Stack:
         self.start()

@@ -34,6 +34,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to."),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
     Setting("RASA_TOKEN", "", "Token for Rasa's HTTP API; generated per start when empty."),
+    Setting(
+        "REST_TOKEN",
+        "",
+        "Bearer token an integration must send to the REST channel (it is not a citizen "
+        "channel); generated per start when empty, so the REST channel is closed to anyone "
+        "who was not given it.",
+    ),
     Setting("ACTIONS_PORT", "5055", "Port of the action server (bound to 127.0.0.1)."),
     Setting("WEB_HOST", "127.0.0.1", "Interface the bot web service binds to."),
     Setting("WEB_PORT", "8080", "Port of the bot web service."),
@@ -46,6 +53,19 @@ SETTINGS: tuple[Setting, ...] = (
         "the action server lends its turn and comes back first. A message that has "
         "waited 2 seconds goes ahead anyway, so a stalled action server cannot hold up "
         "emergency replies. 0 admits every message at once (Rasa's own behaviour).",
+    ),
+    Setting(
+        "ACTION_TIMEOUT_SECONDS",
+        "10",
+        "How long the Rasa server waits for a custom action (Rasa's own default is 300 s); "
+        "then the citizen is told something went wrong, with 114 14, and what they wrote is "
+        "kept. A session start waits at most 3 s and then starts in the Rasa server.",
+    ),
+    Setting(
+        "SUPERVISOR_STATUS_FILE",
+        "",
+        "Set by the launcher: where its supervisor writes which services run and how often "
+        "each was restarted (shown in /health). Empty: not shown.",
     ),
     Setting(
         "TRACKER_CACHE_SIZE",
@@ -225,6 +245,9 @@ class Settings:
     session_secret: str
     cors_origins: tuple[str, ...]
     tracker_cache_size: int = 2000
+    rest_token: str = ""
+    action_timeout_seconds: float = 10.0
+    supervisor_status_file: str = ""
     rasa_concurrent_messages: int = 1
     redis_url: str = ""
     root: Path = field(default=PROJECT_ROOT)
@@ -241,6 +264,9 @@ class Settings:
             rasa_host=_env(env, "RASA_HOST"),
             rasa_port=int(_env(env, "RASA_PORT")),
             rasa_token=env.get("RASA_TOKEN", ""),
+            rest_token=env.get("REST_TOKEN", ""),
+            action_timeout_seconds=max(0.1, float(_env(env, "ACTION_TIMEOUT_SECONDS"))),
+            supervisor_status_file=env.get("SUPERVISOR_STATUS_FILE", ""),
             actions_port=int(_env(env, "ACTIONS_PORT")),
             web_host=_env(env, "WEB_HOST"),
             web_port=int(_env(env, "WEB_PORT")),

@@ -30,12 +30,15 @@ class Chat:
 
     base_url: str
     sender: str = field(default_factory=lambda: "test-" + uuid.uuid4().hex)
+    token: str = ""
+    """The REST channel's token (REST is for integrations, not citizens)."""
 
     def send(self, text: Any, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"sender": self.sender, "message": text}
         if metadata is not None:
             body["metadata"] = metadata
-        reply = requests.post(f"{self.base_url}/webhooks/rest/webhook", json=body, timeout=30)
+        reply = requests.post(f"{self.base_url}/webhooks/rest/webhook", json=body, timeout=30,
+                              headers={"Authorization": f"Bearer {self.token}"})
         assert reply.status_code == 200, reply.text
         return reply.json()
 
@@ -57,8 +60,12 @@ class RunningSystem:
     def token(self) -> str:
         return self.stack.env["RASA_TOKEN"]
 
+    @property
+    def rest_token(self) -> str:
+        return self.stack.env["REST_TOKEN"]
+
     def chat(self) -> Chat:
-        return Chat(self.rasa_url)
+        return Chat(self.rasa_url, token=self.rest_token)
 
     def parse(self, text: str) -> dict[str, Any]:
         reply = requests.post(f"{self.rasa_url}/model/parse", params={"token": self.token},

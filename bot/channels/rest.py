@@ -11,6 +11,7 @@ restart, waiting messages stay in the conversation's record but are not shown.""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections import OrderedDict
@@ -27,11 +28,14 @@ from sanic.response import HTTPResponse
 
 from bot.channels.hygiene import clean_metadata, clean_sender, clean_text
 from bot.channels.meta.parse import Platform
+from bot.channels.socketio import WEB_PREFIX
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
-# Social-media conversations are "<platform>:<user id>"; a REST client must not write into
-# one (a Meta user's id is not a secret) and so act in that citizen's name.
-OTHER_CHANNELS = tuple(f"{platform.value}:" for platform in Platform)
+# Conversation ids carry their channel: "<platform>:<user id>" on social media, "web:<random>"
+# in the web chat. A REST client must never write into one (a Meta user's id is not a
+# secret, a web chat's id is shown to staff) and so act, or read, in that citizen's name.
+OTHER_CHANNELS = (*(f"{platform.value}:" for platform in Platform), WEB_PREFIX)
 
 MAX_BODY_BYTES = 512 * 1024  # 20 000 characters JSON-escaped fit
 MAX_WAITING = 10_000
@@ -103,8 +107,33 @@ class RestChannel(RestInput):
     def name(cls) -> str:
         return "rest"
 
-    def __init__(self) -> None:
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestChannel:
+        return cls(token=Settings.from_env().rest_token)
+
+    def __init__(self, token: str = "") -> None:
         self.waiting = WaitingConversations()
+        # No token configured (a process not started by the launcher): nobody gets in.
+        self.token = token
+
+    def _authorised(self, request: Request) -> bool:
+        """The integration's bearer token (header, or `?token=` like Rasa's API)."""
+        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer":
+            given = request.args.get("token") or ""
+        return bool(self.token) and hmac.compare_digest(
+            given.strip().encode("utf-8", "replace"), self.token.encode("utf-8"))
+
+    async def _owned_elsewhere(self, request: Request, sender: str) -> bool:
+        """Whether a stored conversation with this id was started on another channel (a web
+        chat from before ids carried their channel); REST may only continue its own."""
+        store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+        if store is None:
+            return False
+        tracker = await store.retrieve(sender)
+        return tracker is not None and any(
+            isinstance(event, UserUttered) and event.input_channel not in (None, self.name())
+            for event in tracker.events)
 
     def get_output_channel(self) -> OutputChannel | None:
         """For Rasa's HTTP API (``output_channel=rest``, the console): see the module doc."""
@@ -141,11 +170,14 @@ class RestChannel(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return _error(401, "The REST channel needs its token "
+                                   "(Authorization: Bearer <REST_TOKEN>).")
             if len(request.body or b"") > MAX_BODY_BYTES:
                 return _error(413, "The message is too large.")
             try:
                 body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 return _error(400, "Send a JSON object with 'sender' and 'message'.")
             if not isinstance(body, dict):
                 return _error(400, "Send a JSON object with 'sender' and 'message'.")
@@ -153,7 +185,15 @@ class RestChannel(RestInput):
             if sender is None:
                 return _error(400, "'sender' must be a non-empty string of at most 128 characters.")
             if sender.startswith(OTHER_CHANNELS):
-                return _error(400, "'sender' names another channel's conversation.")
+                return _error(403, "'sender' names another channel's conversation.")
+            try:
+                if await self._owned_elsewhere(request, sender):
+                    return _error(403, "'sender' names another channel's conversation.")
+            except Exception as error:  # noqa: BLE001 - refuse rather than guess
+                logger.warning("rest channel: cannot check the conversation's channel (%s)",
+                               type(error).__name__)
+                return _error(503, "The assistant could not answer right now. "
+                                   "Call 114 14, or 112 in an emergency.")
             raw = body.get("message")
             if raw is not None and not isinstance(raw, str):
                 return _error(400, "'message' must be a string.")

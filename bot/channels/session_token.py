@@ -37,7 +37,8 @@ class SessionTokens:
 
     def verify(self, token: object, now: float | None = None) -> str | None:
         """The conversation id of a valid, unexpired token; None for anything else."""
-        if not isinstance(token, str) or token.count(".") != 2 or len(token) > 200:
+        if (not isinstance(token, str) or not token.isascii() or token.count(".") != 2
+                or len(token) > 200):
             return None
         conversation, expiry, signature = token.split(".")
         if not expiry.isdigit() or not hmac.compare_digest(

@@ -44,6 +44,8 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("sv", "en")
+# Web-chat conversation ids carry their channel, so no other channel can reach them.
+WEB_PREFIX = "web:"
 MAX_REMEMBERED = 10_000
 LanguageOf = Callable[[str], Awaitable["str | None"]]
 """``language_of(conversation_id)``: the conversation's current language, or None."""
@@ -52,6 +54,11 @@ LanguageOf = Callable[[str], Awaitable["str | None"]]
 # is split into.
 _REPLY_METADATA: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "reply_metadata", default=None)
+
+
+def new_conversation_id() -> str:
+    """A new web-chat conversation id: unguessable, and marked as the web chat's."""
+    return WEB_PREFIX + secrets.token_urlsafe(18)
 
 
 def normalise_language(value: Any) -> str | None:
@@ -280,7 +287,7 @@ class SecureSocketIOInput(InputChannel):
             if resumed:
                 await self._join(sid, *resumed)
             else:  # none, or one the server did not issue: a new conversation
-                await self._join(sid, secrets.token_urlsafe(18))
+                await self._join(sid, new_conversation_id())
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any = None) -> None:
@@ -288,7 +295,7 @@ class SecureSocketIOInput(InputChannel):
             session = await sio.get_session(sid)
             conversation_id = session.get("conversation_id")
             if not conversation_id:
-                conversation_id = secrets.token_urlsafe(18)
+                conversation_id = new_conversation_id()
                 await self._join(sid, conversation_id)
             message = clean_text(data.get("message"))
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)

@@ -87,6 +87,7 @@ from bot.handover.service import (
 from bot.handover.settings import HandoverSettings
 from bot.storage.db import make_session_factory
 from bot.tips.tokens import verify_token
+from bot.web.forms import read_form
 from bot.web.keys import ENGINE
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ async def _checked_form(request: web.Request, current: ConsoleSession) -> MultiD
     """The POSTed form, after the origin and CSRF checks (403 if either fails)."""
     if not _same_origin(request):
         raise _forbidden("Begäran kom från en annan webbplats.", current)
-    form = await request.post()
+    form = await read_form(request)
     presented = request.headers.get("X-CSRF-Token") or _field(form, "csrf_token")
     if not csrf_matches(current.csrf_token, presented):
         raise _forbidden(
@@ -354,7 +355,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     """Check the password; on success a new server-side session and its cookie."""
     if not _same_origin(request):
         raise _forbidden("Begäran kom från en annan webbplats.")
-    form = await request.post()
+    form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not csrf_matches(expected, _field(form, "csrf_token")):
         raise _forbidden("Inloggningsformuläret var för gammalt. Ladda om sidan och försök igen.")

@@ -8,7 +8,11 @@ stamps them with a claim id and a lease. Only the holder of the claim records th
 a worker that dies leaves a lease that runs out, and another worker takes the tip.
 
 Delivery is at least once: if the receiver acknowledged but the outcome could not be
-recorded, the tip is sent again, so receivers deduplicate on ``reference``.
+recorded, the tip is sent again, so receivers deduplicate on ``X-Polisbot-Delivery-Id``
+(the same for every attempt at one tip) or ``reference``. Each attempt is counted in the
+store before it is sent, so the body's ``attempt`` counts attempts, also those whose outcome
+was lost. A round that fails (e.g. the database goes away) gives its unattempted tips back at
+once, or at the next round, instead of leaving them reserved until the lease runs out.
 
 Each attempt is a POST of the tip JSON (docs/tips.md) with the header
 ``X-Polisbot-Signature: sha256=<hex HMAC-SHA256 of the raw body>``. Any 2xx acknowledges;
@@ -51,6 +55,8 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Polisbot-Signature"
 REFERENCE_HEADER = "X-Polisbot-Reference"
+DELIVERY_ID_HEADER = "X-Polisbot-Delivery-Id"
+DELIVERY_NAMESPACE = uuid.UUID("6f1d3c52-7a0e-4f7e-9b1a-2c5d8e4f0a11")
 USER_AGENT = "polisbot-tips/1"
 T = TypeVar("T")
 
@@ -72,10 +78,17 @@ def backoff(attempts: int, config: DeliveryConfig, rng: random.Random) -> timede
     return timedelta(seconds=ceiling * (0.5 + rng.random() / 2))
 
 
+def delivery_id(reference: str) -> str:
+    """The tip's delivery id: the same for every attempt, so a receiver can deduplicate."""
+    return str(uuid.uuid5(DELIVERY_NAMESPACE, reference))
+
+
 def payload(
-    engine: Engine, cipher: TipCipher, tip_id: int, *, now: datetime
+    engine: Engine, cipher: TipCipher, tip_id: int, *, now: datetime,
+    attempt: int | None = None,
 ) -> tuple[str, bytes] | None:
-    """The reference and JSON body for one tip, pictures included, or None if it is gone."""
+    """The reference and JSON body for one tip, pictures included, or None if it is gone.
+    `attempt` is this attempt's number when already counted (:func:`start_attempt`)."""
     view = get_tip_by_id(engine, tip_id, cipher, with_data=True)
     if view is None:
         return None
@@ -91,7 +104,7 @@ def payload(
         }
         for a in view.attachments
     ]
-    document["attempt"] = view.delivery.attempts + 1
+    document["attempt"] = attempt if attempt is not None else view.delivery.attempts + 1
     document["sent_at"] = iso(now)
     del document["delivery"]
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -137,6 +150,22 @@ def release(engine: Engine, claim: str, ids: list[int]) -> None:
         )
 
 
+def start_attempt(engine: Engine, tip_id: int, claim: str, *, now: datetime) -> int | None:
+    """Count an attempt before it is made and return its number (None: the claim was lost),
+    so an attempt whose outcome cannot be recorded still counts."""
+    with engine.begin() as connection:
+        counted = connection.execute(
+            tips.update()
+            .where(tips.c.id == tip_id, tips.c.delivery_claim == claim)
+            .values(delivery_attempts=tips.c.delivery_attempts + 1,
+                    delivery_last_attempt_at=now)
+        ).rowcount
+        if not counted:
+            return None
+        return int(connection.execute(
+            sa.select(tips.c.delivery_attempts).where(tips.c.id == tip_id)).scalar_one())
+
+
 def record_attempt(
     engine: Engine,
     config: DeliveryConfig,
@@ -146,8 +175,10 @@ def record_attempt(
     rng: random.Random,
     *,
     now: datetime,
+    counted: bool = False,
 ) -> str | None:
     """Write the outcome of one attempt (error None = acknowledged); return the new state.
+    `counted`: :func:`start_attempt` already counted it.
 
     None when the claim was lost (the lease ran out and another worker took the tip).
     """
@@ -159,7 +190,7 @@ def record_attempt(
         ).first()
         if row is None:
             return None
-        attempts = row.delivery_attempts + 1
+        attempts = row.delivery_attempts + (0 if counted else 1)
         values: dict[str, Any] = {
             "delivery_attempts": attempts,
             "delivery_last_attempt_at": now,
@@ -188,6 +219,7 @@ async def post(
         "Content-Type": "application/json; charset=utf-8",
         SIGNATURE_HEADER: sign(config.secret, body),
         REFERENCE_HEADER: reference,
+        DELIVERY_ID_HEADER: delivery_id(reference),
         "User-Agent": USER_AGENT,
     }
     try:
@@ -224,8 +256,12 @@ async def deliver_due(
     now: datetime | None = None,
     rng: random.Random | None = None,
     stop: asyncio.Event | None = None,
+    unreleased: list[tuple[str, list[int]]] | None = None,
 ) -> DeliveryRound:
-    """Claim the due tips and attempt each once. `now` is the round's clock (tests set it)."""
+    """Claim the due tips and attempt each once. `now` is the round's clock (tests set it).
+
+    If the round fails, the tips it has not finished are given back at once; when even that
+    fails they are added to `unreleased`, which the next round gives back first."""
     loop = asyncio.get_running_loop()
     rng = rng or random.Random()
 
@@ -233,35 +269,59 @@ async def deliver_due(
         return await loop.run_in_executor(None, partial(func, *args, **kwargs))
 
     moment = as_utc(now) or utcnow()
+    while unreleased:
+        await blocking(release, engine, *unreleased[0])
+        unreleased.pop(0)
     claim = uuid.uuid4().hex
     ids = await blocking(claim_due, engine, config, claim, now=moment)
     counts = {DELIVERED: 0, PENDING: 0, FAILED: 0}
-    error: str | None
-    for position, tip_id in enumerate(ids):
-        if stop is not None and stop.is_set():
-            await blocking(release, engine, claim, ids[position:])
-            break
-        reference, error = "?", None
+    position = 0
+    try:
+        for position, tip_id in enumerate(ids):  # noqa: B007 - read after a failure
+            if stop is not None and stop.is_set():
+                await blocking(release, engine, claim, ids[position:])
+                break
+            state = await _attempt(engine, http, cipher, config, claim, tip_id, rng, moment,
+                                   blocking)
+            if state is not None:
+                counts[state] += 1
+    except BaseException:
         try:
-            built = await blocking(payload, engine, cipher, tip_id, now=moment)
-        except TipUnreadable:
-            error = "decrypt_error"
-        else:
-            if built is None:
-                error = "gone"
-            else:
-                reference, body = built
-                error = await post(http, config, reference, body)
-        state = await blocking(
-            record_attempt, engine, config, tip_id, claim, error, rng, now=moment
-        )
-        if state == DELIVERED:
-            log.info("tip %s delivered", reference)
-        elif state is not None:
-            log.warning("tip %s not delivered (%s); now %s", reference, error, state)
-        if state is not None:
-            counts[state] += 1
+            await blocking(release, engine, claim, ids[position:])
+        except Exception:  # noqa: BLE001 - the next round gives them back
+            if unreleased is not None:
+                unreleased.append((claim, ids[position:]))
+        raise
     return DeliveryRound(len(ids), counts[DELIVERED], counts[PENDING], counts[FAILED])
+
+
+async def _attempt(engine: Engine, http: ClientSession, cipher: TipCipher,
+                   config: DeliveryConfig, claim: str, tip_id: int, rng: random.Random,
+                   moment: datetime, blocking: Callable[..., Any]) -> str | None:
+    """One counted attempt at one claimed tip; its new state (None: the claim was lost)."""
+    attempt = await blocking(start_attempt, engine, tip_id, claim, now=moment)
+    if attempt is None:
+        return None
+    reference: str = "?"
+    error: str | None = None
+    try:
+        built = await blocking(payload, engine, cipher, tip_id, now=moment, attempt=attempt)
+    except TipUnreadable:
+        error = "decrypt_error"
+    else:
+        if built is None:
+            error = "gone"
+        else:
+            reference, body = built
+            error = await post(http, config, reference, body)
+    state = await blocking(
+        record_attempt, engine, config, tip_id, claim, error, rng, now=moment, counted=True
+    )
+    if state == DELIVERED:
+        log.info("tip %s delivered", reference)
+    elif state is not None:
+        log.warning("tip %s not delivered (%s); now %s", reference, error, state)
+    return state
 
 
 async def run_delivery_loop(
@@ -273,10 +333,12 @@ async def run_delivery_loop(
 ) -> None:
     """Poll and deliver until `stop` is set; no error ends the loop (it is logged by type)."""
     rng = random.Random()
+    unreleased: list[tuple[str, list[int]]] = []
     while not stop.is_set():
         outcome = DeliveryRound()
         try:
-            outcome = await deliver_due(engine, http, cipher, config, rng=rng, stop=stop)
+            outcome = await deliver_due(engine, http, cipher, config, rng=rng, stop=stop,
+                                        unreleased=unreleased)
         except Exception as error:  # noqa: BLE001 - the worker must outlive a database outage
             log.warning("tip delivery round failed: %s", type(error).__name__)
         if outcome.claimed >= config.batch_size:

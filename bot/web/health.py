@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
@@ -31,12 +33,28 @@ def _database_ok(engine: Engine) -> dict[str, Any]:
         return {"ok": False, "error": type(error).__name__}
 
 
+def _supervisor(status_file: str) -> dict[str, Any] | None:
+    """What the launcher's supervisor last wrote: each service running or being restarted,
+    and its restarts so far; None when no launcher supervises this system."""
+    if not status_file:
+        return None
+    try:
+        services = json.loads(Path(status_file).read_text(encoding="utf-8"))["services"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {"ok": all(s.get("running") for s in services.values()), "services": services}
+
+
 async def check(settings: Settings, engine: Engine, http: ClientSession) -> dict[str, Any]:
-    """{"ok": bool, "components": {name: {"ok": bool, ...}}} for database, Rasa and actions."""
+    """{"ok": bool, "components": {name: {"ok": bool, ...}}} for database, Rasa and actions,
+    and the supervisor's view of the processes when the launcher runs them."""
     database = await asyncio.get_running_loop().run_in_executor(None, _database_ok, engine)
     rasa, actions = await asyncio.gather(
         _http_ok(http, f"{settings.rasa_url}/"),
         _http_ok(http, f"{settings.actions_url}/health"),
     )
     components = {"database": database, "rasa": rasa, "actions": actions, "web": {"ok": True}}
+    supervisor = _supervisor(settings.supervisor_status_file)
+    if supervisor is not None:
+        components["supervisor"] = supervisor
     return {"ok": all(c["ok"] for c in components.values()), "components": components}

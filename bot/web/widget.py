@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.web import health
+from bot.web.forms import read_form
 from bot.web.keys import ENGINE, HTTP, SETTINGS
 
 logger = logging.getLogger(__name__)
@@ -487,7 +488,7 @@ async def feedback(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise web.HTTPForbidden(text="Reports are accepted from this site's own form only.")
-    form = await request.post()
+    form = await read_form(request)
     message = _clean(form.get("message"), MAX_REPORT_CHARS + 1)
     where = _clean(form.get("where"), MAX_FIELD_CHARS)
     contact = _clean(form.get("contact"), MAX_FIELD_CHARS)

@@ -459,7 +459,7 @@ class MetaInput(InputChannel):
             return 403
         try:
             body = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             logger.warning("%s webhook: signed body is not JSON", self.name())
             return 400
         events = parse_webhook(self.platform, body)

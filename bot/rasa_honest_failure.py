@@ -1,0 +1,191 @@
+"""Honest failure in the Rasa server when the action server is dead, hung or wrong.
+
+Rasa 3.6 waits up to 300 s for a custom action, and when one fails it logs the error and
+goes on as if the action had said nothing: the citizen gets an empty answer ("Skicka" on a
+tip), or, when the failing action was the session start, a conversation in a state the
+policies do not know ("Tyvärr förstår jag fortfarande inte…"). And every conversation's first
+message waits for the session start, which is a custom action: an emergency as the first
+message waited as long as the action server hung.
+
+Rasa has no extension point for any of this, so these are wrappers around
+`RemoteAction.run` and `MessageProcessor.handle_message`, installed only on the Rasa
+version they were written against (:data:`TESTED_RASA`):
+
+- every custom action has a deadline (`ACTION_TIMEOUT_SECONDS`, the session start
+  :data:`SESSION_START_SECONDS` at most);
+- a custom action that fails or times out tells the citizen, once per message, in their
+  language and on their own channel, that something went wrong, with 114 14 and 112. Its
+  events are lost as before, so whatever the citizen had filled in (a tip's draft) stays;
+- the session start runs in this process (:func:`local_session_start`: the slots carried
+  over, the language, the AI notice) when the action server cannot give it in time, and
+  at once, without asking the action server, when the message that starts the session is
+  an emergency by the deterministic net (`bot.safety`): "Ring 112" never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from functools import cache
+from typing import Any
+
+import rasa
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.constants import (
+    ACTION_LISTEN_NAME,
+    ACTION_SESSION_START_NAME,
+    SESSION_START_METADATA_SLOT,
+)
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.language import detect_language
+from bot.safety import detect_emergency
+
+logger = logging.getLogger(__name__)
+
+TESTED_RASA = "3.6.21"
+SESSION_START_SECONDS = 3.0
+LANGUAGES = ("sv", "en")
+# The form that forwards a handed-over conversation's messages (actions/actions.py).
+HANDOVER_FORM, HANDOVER_MESSAGE = "handover_form", "handover_message"
+
+SOMETHING_WENT_WRONG = {
+    "sv": "Något gick fel hos oss, och vi kunde inte slutföra det du bad om. Det du redan har "
+          "skrivit finns kvar: försök igen om en stund, eller ring polisen på 114 14. "
+          "Är det ett nödläge, ring 112.",
+    "en": "Something went wrong on our side, and we could not finish what you asked for. "
+          "What you have already written is kept: try again in a moment, or call the police "
+          "on 114 14. In an emergency, call 112.",
+}
+
+_message: ContextVar[UserMessage | None] = ContextVar("honest_failure_message", default=None)
+_told: ContextVar[list[bool] | None] = ContextVar("honest_failure_told", default=None)
+
+
+def conversation_language(tracker: DialogueStateTracker) -> str:
+    """The language to answer in: the `language` slot, else the channel's, else Swedish."""
+    for value in (tracker.get_slot("language"),
+                  (tracker.get_slot(SESSION_START_METADATA_SLOT) or {}).get("language")):
+        if isinstance(value, str) and value[:2].lower() in LANGUAGES:
+            return value[:2].lower()
+    return LANGUAGES[0]
+
+
+async def tell_something_went_wrong(output_channel: OutputChannel,
+                                    tracker: DialogueStateTracker) -> None:
+    """Once per message: the plain apology with 114 14, on the citizen's channel."""
+    told = _told.get()
+    if told is not None:
+        if told:
+            return
+        told.append(True)
+    language = conversation_language(tracker)
+    try:
+        await output_channel.send_response(
+            tracker.sender_id, {"text": SOMETHING_WENT_WRONG[language], "language": language})
+    except Exception as error:  # noqa: BLE001 - the channel's own failure is its to report
+        logger.warning("could not tell the citizen an action failed (%s)", type(error).__name__)
+
+
+@cache
+def _welcome_variants(domain: Domain) -> dict[str, dict[str, Any]]:
+    """`utter_welcome` per language, rendered from the domain as the action server does."""
+    from actions.responses import render
+
+    as_dict = domain.as_dict()
+    return {language: render(as_dict, "utter_welcome", language) for language in LANGUAGES}
+
+
+def local_session_start(tracker: DialogueStateTracker, domain: Domain,
+                        text: str | None) -> list[Event]:
+    """What `action_session_start` (actions/actions.py) does, without the action server:
+    a new session with the slots carried over and the language set; a conversation that
+    was handed over goes on in its handover, silently (its `handover` slot is carried over),
+    any other gets the AI notice."""
+    events: list[Event] = [SessionStarted()]
+    events.extend(SlotSet(name, value) for name, value in tracker.current_slot_values().items()
+                  if value is not None and name != SESSION_START_METADATA_SLOT)
+    metadata = tracker.get_slot(SESSION_START_METADATA_SLOT) or {}
+    language = next((value[:2].lower() for value in (metadata.get("language"),
+                                                     detect_language(text or ""),
+                                                     tracker.get_slot("language"))
+                     if isinstance(value, str) and value[:2].lower() in LANGUAGES), "sv")
+    events.append(SlotSet("language", language))
+    handover = tracker.get_slot("handover")
+    if handover:
+        events.extend([ActiveLoop(HANDOVER_FORM), SlotSet("requested_slot", HANDOVER_MESSAGE)])
+    else:
+        events.append(create_bot_utterance(dict(_welcome_variants(domain)[language])))
+    events.append(ActionExecuted(ACTION_LISTEN_NAME))
+    return events
+
+
+def honest_run(run: Callable[..., Awaitable[list[Event]]],
+               timeout: float) -> Callable[..., Awaitable[list[Event]]]:
+    """`RemoteAction.run` with a deadline, a local session start and the apology."""
+
+    async def run_honestly(self: RemoteAction, output_channel: OutputChannel,
+                           nlg: NaturalLanguageGenerator, tracker: DialogueStateTracker,
+                           domain: Domain) -> list[Event]:
+        message = _message.get()
+        text = message.text if message is not None else None
+        if self.name() == ACTION_SESSION_START_NAME:
+            if text and detect_emergency(text):
+                return local_session_start(tracker, domain, text)
+            try:
+                return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain),
+                                              min(timeout, SESSION_START_SECONDS))
+            except Exception as error:  # noqa: BLE001 - the session starts here instead
+                logger.warning("action server did not start the session (%s); started locally",
+                               type(error).__name__)
+                return local_session_start(tracker, domain, text)
+        try:
+            return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain),
+                                          timeout)
+        except ActionExecutionRejection:
+            raise  # a form refusing an answer: Rasa's own, normal flow
+        except Exception as error:
+            logger.error("custom action %s failed (%s); the citizen is told",
+                         self.name(), type(error).__name__)
+            await tell_something_went_wrong(output_channel, tracker)
+            raise
+
+    run_honestly.honest = True  # type: ignore[attr-defined]
+    return run_honestly
+
+
+def remembering_message(
+        handle: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """`MessageProcessor.handle_message` that lets the actions of this message know it
+    (its text decides the session start) and apologise at most once."""
+
+    async def handle_message(self: MessageProcessor, message: UserMessage) -> Any:
+        message_token, told_token = _message.set(message), _told.set([])
+        try:
+            return await handle(self, message)
+        finally:
+            _message.reset(message_token)
+            _told.reset(told_token)
+
+    handle_message.honest = True  # type: ignore[attr-defined]
+    return handle_message
+
+
+def apply(action_timeout: float) -> None:
+    """Install the wrappers (idempotent); refuses a Rasa they were not written against."""
+    if rasa.__version__ != TESTED_RASA:
+        raise RuntimeError(f"bot.rasa_honest_failure is written for Rasa {TESTED_RASA}, not "
+                           f"{rasa.__version__}: check RemoteAction.run and "
+                           "MessageProcessor._update_tracker_session, then update it")
+    if not getattr(RemoteAction.run, "honest", False):
+        RemoteAction.run = honest_run(RemoteAction.run, action_timeout)  # type: ignore
+    if not getattr(MessageProcessor.handle_message, "honest", False):
+        MessageProcessor.handle_message = remembering_message(  # type: ignore[method-assign]
+            MessageProcessor.handle_message)
