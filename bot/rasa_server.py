@@ -1,5 +1,8 @@
 """`python -m bot.rasa_server run …`: Rasa's own command line, with `bot.rasa_fixes` applied
-first. The launcher starts the Rasa server this way; everything else is stock Rasa."""
+first. The launcher starts the Rasa server this way, and the story tests run `rasa test`
+this way (`python -m bot.rasa_server test core …`), so both run what production runs;
+everything else is stock Rasa. On any Rasa but the one the fixes were checked against it
+stops with a message saying so."""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from bot.settings import Settings
 
 
 def main() -> None:
-    rasa_fixes.apply(Settings.from_env().rasa_concurrent_messages)
+    try:
+        rasa_fixes.apply(Settings.from_env().rasa_concurrent_messages)
+    except rasa_fixes.UnsupportedRasaVersion as error:
+        raise SystemExit(f"Not starting: {error}") from error
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
