@@ -31,6 +31,17 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL of the database (tracker store and service tables). "
         "A relative SQLite path is relative to the project root.",
     ),
+    Setting(
+        "DATABASE_POOL_SIZE",
+        "5",
+        "Connections each database engine keeps open to a server database (every process "
+        "has a few engines; Rasa's tracker store one). With several replicas keep "
+        "replicas x processes x engines x (pool + overflow) below PostgreSQL's "
+        "max_connections, or put PgBouncer in front (docs/deployment.md).",
+    ),
+    Setting("DATABASE_MAX_OVERFLOW", "10",
+            "Connections an engine may open beyond DATABASE_POOL_SIZE under load, closed "
+            "again when returned."),
     Setting("RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to."),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
     Setting("RASA_TOKEN", "", "Token for Rasa's HTTP API; generated per start when empty."),
@@ -161,8 +172,10 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         "Redis shared by every process: the Rasa servers' conversation locks (so two "
-        "instances never work on one conversation at once) and the de-duplication of Meta's "
-        "retried deliveries (SET NX EX). Empty: locks in the Rasa process (one Rasa server) "
+        "instances never work on one conversation at once), the web chat's socket.io rooms "
+        "and who is connected (a push from any Rasa server reaches the citizen), the REST "
+        "channel's marks of waiting contact-centre messages, and the de-duplication of "
+        "Meta's retried deliveries (SET NX EX). Empty: all of that in the one Rasa process, "
         "and the meta_seen_messages table in the service database.",
     ),
     Setting(
@@ -227,6 +240,8 @@ class Settings:
     tracker_cache_size: int = 2000
     rasa_concurrent_messages: int = 1
     redis_url: str = ""
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -250,6 +265,8 @@ class Settings:
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
             redis_url=_env(env, "REDIS_URL"),
+            database_pool_size=max(1, int(_env(env, "DATABASE_POOL_SIZE"))),
+            database_max_overflow=max(0, int(_env(env, "DATABASE_MAX_OVERFLOW"))),
             root=root,
         )
 
