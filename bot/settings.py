@@ -46,6 +46,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
     Setting("RASA_TOKEN", "", "Token for Rasa's HTTP API; generated per start when empty."),
     Setting("ACTIONS_PORT", "5055", "Port of the action server (bound to 127.0.0.1)."),
+    Setting("RASA_URL", "",
+            "How the other processes reach the Rasa server (in a cluster: its balancer or "
+            "Kubernetes service, e.g. http://rasa:5005). Empty: http://127.0.0.1:RASA_PORT."),
+    Setting("ACTIONS_URL", "",
+            "How the other processes reach the action server (e.g. http://actions:5055). "
+            "Empty: http://127.0.0.1:ACTIONS_PORT."),
     Setting("WEB_HOST", "127.0.0.1", "Interface the bot web service binds to."),
     Setting("WEB_PORT", "8080", "Port of the bot web service."),
     Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
@@ -242,6 +248,8 @@ class Settings:
     redis_url: str = ""
     database_pool_size: int = 5
     database_max_overflow: int = 10
+    rasa_service_url: str = ""
+    actions_service_url: str = ""
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -267,15 +275,17 @@ class Settings:
             redis_url=_env(env, "REDIS_URL"),
             database_pool_size=max(1, int(_env(env, "DATABASE_POOL_SIZE"))),
             database_max_overflow=max(0, int(_env(env, "DATABASE_MAX_OVERFLOW"))),
+            rasa_service_url=_env(env, "RASA_URL").rstrip("/"),
+            actions_service_url=_env(env, "ACTIONS_URL").rstrip("/"),
             root=root,
         )
 
     @property
     def rasa_url(self) -> str:
-        """Base URL other local processes use to reach the Rasa server."""
-        return f"http://127.0.0.1:{self.rasa_port}"
+        """Base URL other processes use to reach the Rasa server."""
+        return self.rasa_service_url or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        """Base URL of the action server."""
-        return f"http://127.0.0.1:{self.actions_port}"
+        """Base URL other processes use to reach the action server."""
+        return self.actions_service_url or f"http://127.0.0.1:{self.actions_port}"
