@@ -14,12 +14,15 @@ PYTHON310 := $(shell \
   elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10 2>/dev/null | head -n1) \
        && [ -x "$$p/bin/python3.10" ]; then echo "$$p/bin/python3.10"; fi)
 
-.PHONY: help run test bench lint lock model migrate clean browser widget
+.PHONY: help run test bench lint lock model migrate clean browser widget cluster haproxy soak
 
 help:
 	@echo "make run    set everything up and start the whole system"
 	@echo "make test   set everything up and run every test"
 	@echo "make bench  compare this assistant with a stock 'rasa init' bot"
+	@echo "make cluster  REPLICAS Rasa and action servers, WEB_REPLICAS web processes behind HAProxy"
+	@echo "              on PostgreSQL and Redis (DATABASE_URL, REDIS_URL; docs/deployment.md)"
+	@echo "make soak   the load and fault suite against a cluster of its own (docs/reliability.md)"
 	@echo "make lint   ruff and mypy"
 	@echo "make widget rebuild bot/web/static/widget.{js,css} from widget/src"
 
@@ -43,7 +46,7 @@ model: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(PY) -m bot migrate
 
-test: $(VENV)/.installed browser widget/node_modules/.installed tests/webchat/node_modules/.installed
+test: $(VENV)/.installed browser haproxy widget/node_modules/.installed tests/webchat/node_modules/.installed
 	$(PY) -m bot train
 	$(PY) -m pytest -q -ra
 
@@ -67,6 +70,24 @@ tests/webchat/node_modules/.installed: tests/webchat/package-lock.json
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# The cluster's load balancer is Debian's haproxy (installed like chromium).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  echo "Installing Debian's haproxy for the cluster…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy \
+	  || { echo "Could not install haproxy: run 'apt-get install haproxy' as root." >&2; exit 1; }; }
+
+REPLICAS ?= 2
+WEB_REPLICAS ?= 2
+CLUSTER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/polisbot_cluster
+CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/0
+cluster: $(VENV)/.installed haproxy
+	DATABASE_URL="$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(CLUSTER_REDIS_URL)}" \
+	  $(PY) -m bot cluster --replicas $(REPLICAS) --web-replicas $(WEB_REPLICAS)
+
+soak: $(VENV)/.installed haproxy
+	$(PY) -m bench.soak
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check bot actions tests bench

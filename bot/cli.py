@@ -6,6 +6,7 @@ import argparse
 import signal
 import threading
 
+from bot.cluster import register as register_cluster
 from bot.handover.cli import register as register_agents
 from bot.launcher import Stack, service_env
 from bot.model import ensure_model
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_tips(commands)
     register_purge(commands)
     register_agents(commands)
+    register_cluster(commands)
     return parser
 
 

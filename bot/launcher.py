@@ -50,6 +50,9 @@ def service_env(settings: Settings, base: dict[str, str] | None = None) -> dict[
             "ACTIONS_PORT": str(settings.actions_port),
             "WEB_PORT": str(settings.web_port),
             "SANIC_HOST": "127.0.0.1",
+            # Rasa's own tracker-store engine (50 + 100 by default) gets the same bounds.
+            "SQL_POOL_SIZE": str(settings.database_pool_size),
+            "SQL_MAX_OVERFLOW": str(settings.database_max_overflow),
             "MPLCONFIGDIR": str(settings.root / "var" / "matplotlib"),
         }
     )

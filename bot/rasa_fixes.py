@@ -1,4 +1,13 @@
-"""Targeted fixes to Rasa 3.6.21 internals, applied in the Rasa server process before it starts.
+"""Targeted fixes to Rasa 3.6.21 internals, applied in the Rasa server process before it starts
+(and in `rasa test`, run the same way: `python -m bot.rasa_server test …`).
+
+Where Rasa has an extension point the speed-up is a registered component instead, named in
+`config.yml`: the rule policy's search (`bot/rule_policy.py`) and the intent classifier's
+row and probabilities (`bot/intent_classifier.py`). What is left here has no extension
+point (the graph runner, the processor, events, domain and slot helpers, the endpoint
+client), so `apply` first checks that the installed Rasa is exactly `RASA_VERSION` and
+refuses to start on any other: these functions replace Rasa's own and were checked against
+that version's code only.
 
 Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy under load
 (docs/performance.md):
@@ -18,17 +27,6 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   dask's synchronous scheduler, which rebuilds its task bookkeeping every time. Rasa only
   ever uses that single-threaded scheduler, so the fix runs the same nodes in the same
   dependency order directly, with the same inputs, results and errors.
-- The logistic-regression intent classifier builds each message's row with scipy's `hstack`
-  and `vstack` even when there is nothing to stack, and scikit-learn re-validates its input
-  and multiplies by a transposed (non-contiguous) weight matrix on every call: together about
-  1 ms of a ~8 ms message. The fix passes the one sparse row through as is, and computes the
-  multinomial probabilities as scikit-learn does (the same dot product, intercept and
-  `softmax`) with the weights transposed once; other cases go to scikit-learn unchanged.
-- The rule policy finds the rules that match a conversation by filtering every rule
-  against every past state of the conversation, newest first, and reverses each rule's
-  states again for every check. A rule only ever looks at as many states as it has (at most
-  four here), so once the history looked at is longer than every rule still in play the
-  filter keeps them all; the fix stops there and keeps each rule's reversed states.
 - The rule policy predicts about three times per message, and each time Rasa works out the
   conversation's states by replaying every event onto a fresh copy of the tracker. The
   states before each action never change once later events are added, so the fix keeps,
@@ -37,14 +35,9 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
   own copies of the states, which Rasa's featurizer edits in place.
 - Every tracker copy copies each slot with `copy.copy`, which goes through the pickle
   protocol; the slots' own `__copy__` makes the same shallow copy directly.
-- The rule policy finds the matching rules again for every prediction, although only the
-  last few states (as many as the longest rule has) decide which match, and conversations
-  keep ending in the same few ways; the fix remembers the answer for those last states.
-- Rasa's processor and rule policy deep-copy the arguments of their structured debug log
-  calls (events, parse data, the formatted states of the whole conversation) before the
-  call, even when debug logging is off and the call does nothing. The fix gives those two
-  modules a `copy` whose `deepcopy` copies only while debug logging is on, and formats the
-  rule policy's states only then.
+- Rasa's processor deep-copies the arguments of its structured debug log calls (events,
+  parse data) before the call, even when debug logging is off and the call does nothing.
+  The fix gives that module a `copy` whose `deepcopy` copies only while debug logging is on.
 - `Domain.is_empty`, asked for every message, builds a new empty domain to compare with;
   the fix compares with that empty domain's dictionary, built once.
 - Rasa starts every arriving message at once. The work of a message hardly ever waits, so
@@ -81,12 +74,10 @@ from functools import cache, wraps
 from typing import Any
 
 import aiohttp
-import numpy as np
-import rasa.core.policies.rule_policy
+import rasa
 import rasa.core.processor
 import rasa.core.run
 import rasa.shared.utils.common
-import scipy.sparse
 import structlog
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -94,38 +85,26 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
-from rasa.core.policies.policy import Policy
-from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
-from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import EndpointConfig
-from sklearn.linear_model import LogisticRegression
-from sklearn.utils.extmath import softmax
 
+RASA_VERSION = "3.6.21"
 GATE_PATIENCE = 2.0
 KEEPALIVE_SECONDS = 2.0
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_is_empty = Domain.is_empty
 _rasa_states_for_tracker_history = Domain.states_for_tracker_history
-_rasa_is_rule_applicable = RulePolicy._is_rule_applicable
-_rasa_format_tracker_states = Policy.format_tracker_states
-_rasa_get_possible_keys = RulePolicy._get_possible_keys
 _rasa_handle_message = MessageProcessor.handle_message
 _rasa_request = EndpointConfig.request
 _rasa_session = EndpointConfig.session
-_rasa_create_x = LogisticRegressionClassifier._create_X
-_sklearn_predict_proba = LogisticRegression.predict_proba
 
 
 @cache
@@ -278,7 +257,7 @@ def debug_logged() -> bool:
 
 
 class LogArgumentCopies:
-    """The `copy` module as Rasa's processor and rule policy see it: they use it only to
+    """The `copy` module as Rasa's processor sees it: it uses it only to
     deep-copy the arguments of debug log calls, which are dropped unless debug is on."""
 
     @staticmethod
@@ -287,79 +266,6 @@ class LogArgumentCopies:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
-
-
-def format_tracker_states(states: list[dict[str, Any]]) -> str:
-    """`Policy.format_tracker_states` (read only by a debug log) while debug is on."""
-    return _rasa_format_tracker_states(states) if debug_logged() else ""
-
-
-@cache
-def _reversed_rule(rule_key: str) -> tuple[State, ...]:
-    """A learned rule's states, newest first (Rasa reverses them again for every check)."""
-    return tuple(reversed(RulePolicy._rule_key_to_state(rule_key)))
-
-
-def is_rule_applicable(self: RulePolicy, rule_key: str, turn_index: int,
-                       conversation_state: State) -> bool:
-    """Rasa's `RulePolicy._is_rule_applicable`, with the rule's reversed states kept."""
-    reversed_rule_states = _reversed_rule(rule_key)
-    if turn_index >= len(reversed_rule_states):
-        return True
-    current_previous_action = conversation_state.get(PREVIOUS_ACTION)
-    rule_previous_action = reversed_rule_states[turn_index].get(PREVIOUS_ACTION)
-    if not rule_previous_action and not current_previous_action:
-        return True
-    if not rule_previous_action or not current_previous_action:
-        return False
-    return self._does_rule_match_state(reversed_rule_states[turn_index], conversation_state)
-
-
-POSSIBLE_KEYS_KEPT = 4096
-
-
-def _frozen_state(state: State) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
-    """A state as a hashable value (sub-states hold strings and tuples)."""
-    return tuple(sorted((kind, tuple(sorted(sub_state.items())))
-                        for kind, sub_state in state.items()))
-
-
-def get_possible_keys(self: RulePolicy, lookup: dict[str, str],
-                      states: list[State]) -> set[str]:
-    """`find_possible_keys`, remembered per lookup for the states it depends on: a rule
-    looks back no further than its own length, so the last states up to the longest
-    rule's length decide the answer (conversations repeat the same few endings)."""
-    kept: dict[int, tuple[dict[str, str], int, dict[Any, frozenset[str]]]] = \
-        self.__dict__.setdefault("_possible_keys", {})
-    entry = kept.get(id(lookup))
-    if entry is None or entry[0] is not lookup:
-        longest = max((len(_reversed_rule(key)) for key in lookup), default=0)
-        entry = kept[id(lookup)] = (lookup, longest, {})
-    _, longest, answers = entry
-    try:
-        key = tuple(_frozen_state(state) for state in states[max(0, len(states) - longest):])
-        hash(key)
-    except TypeError:  # a value that cannot be hashed: work it out every time
-        return find_possible_keys(self, lookup, states)
-    found = answers.get(key)
-    if found is None:
-        if len(answers) >= POSSIBLE_KEYS_KEPT:
-            answers.clear()
-        found = answers[key] = frozenset(find_possible_keys(self, lookup, states))
-    return set(found)
-
-
-def find_possible_keys(self: RulePolicy, lookup: dict[str, str],
-                       states: list[State]) -> set[str]:
-    """Rasa's `RulePolicy._get_possible_keys`, stopping once the states looked at reach
-    further back than the longest rule left (every check after that is true)."""
-    possible_keys = set(lookup)
-    for turn_index, state in enumerate(reversed(states)):
-        if turn_index >= max((len(_reversed_rule(key)) for key in possible_keys), default=0):
-            break
-        possible_keys = {key for key in possible_keys
-                         if self._is_rule_applicable(key, turn_index, state)}
-    return possible_keys
 
 
 def _minimal_schema(runner: DaskGraphRunner, targets: tuple[str, ...]) -> GraphSchema:
@@ -394,43 +300,6 @@ def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
         return dict(compute(target) for target in run_targets)
     except RuntimeError as error:
         raise GraphRunError("Error running runner.") from error
-
-
-def create_x(self: LogisticRegressionClassifier, messages: list[Message]) -> Any:
-    """Rasa's `_create_X` for one message with sparse sentence features and no dense ones:
-    the featurizers' sentence rows side by side, as Rasa's combination and `hstack` give,
-    without also combining the (unused) sequence features. Rows with sorted columns (as
-    the featurizers make them) become the CSR row directly, without a COO conversion."""
-    if len(messages) == 1:
-        features = [f for f in messages[0].features
-                    if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
-        if features and all(f.is_sparse() for f in features):
-            rows = [f.features.tocoo() for f in features]
-            offsets = np.cumsum([0] + [row.shape[1] for row in rows])
-            columns = np.concatenate([row.col + offset for row, offset in
-                                      zip(rows, offsets[:-1], strict=True)])
-            data = np.concatenate([row.data for row in rows]).astype(np.float64)
-            shape = (1, int(offsets[-1]))
-            if np.all(columns[1:] > columns[:-1]):  # already canonical: no conversion
-                indptr = np.array([0, len(columns)], dtype=columns.dtype)
-                return scipy.sparse.csr_matrix((data, columns, indptr), shape=shape)
-            return scipy.sparse.csr_matrix((data, (np.zeros_like(columns), columns)),
-                                           shape=shape)
-    return _rasa_create_x(self, messages)
-
-
-def predict_proba(self: LogisticRegression, x: Any) -> Any:
-    """scikit-learn's multinomial `predict_proba` with the transposed weights kept."""
-    ovr = self.multi_class in ("ovr", "warn") or (
-        self.multi_class == "auto" and (self.classes_.size <= 2 or self.solver == "liblinear"))
-    coef = getattr(self, "coef_", None)
-    if (ovr or coef is None or coef.shape[0] <= 2 or not scipy.sparse.isspmatrix_csr(x)
-            or x.shape[1] != coef.shape[1]):
-        return _sklearn_predict_proba(self, x)
-    kept = self.__dict__.get("_coef_t")
-    if kept is None or kept[0] is not coef:
-        kept = self.__dict__["_coef_t"] = (coef, np.ascontiguousarray(coef.T))
-    return softmax(np.asarray(x @ kept[1] + self.intercept_, dtype=np.float64), copy=False)
 
 
 def freeze_after_load(load: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -603,8 +472,25 @@ async def request_away(self: EndpointConfig, *args: Any, **kwargs: Any) -> Any:
         return await _rasa_request(self, *args, **kwargs)
 
 
+class UnsupportedRasaVersion(RuntimeError):
+    """The installed Rasa is not the version these fixes were written and checked for."""
+
+
+def check_rasa_version(installed: str | None = None) -> None:
+    """Refuse any Rasa but `RASA_VERSION`: the fixes replace its own functions."""
+    installed = rasa.__version__ if installed is None else installed
+    if installed != RASA_VERSION:
+        raise UnsupportedRasaVersion(
+            f"bot.rasa_fixes replaces functions of Rasa {RASA_VERSION} and was checked "
+            f"against that version only, but Rasa {installed} is installed. Install "
+            f"rasa=={RASA_VERSION} (requirements.txt), or check every fix in "
+            f"bot/rasa_fixes.py against the new version's code and change RASA_VERSION.")
+
+
 def apply(concurrent_messages: int = 0) -> None:
-    """Install the fixes (idempotent); `concurrent_messages` sizes the admission gate."""
+    """Install the fixes (idempotent) after checking the Rasa version;
+    `concurrent_messages` sizes the admission gate."""
+    check_rasa_version()
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
     Domain.is_empty = domain_is_empty  # type: ignore[method-assign]
@@ -612,13 +498,7 @@ def apply(concurrent_messages: int = 0) -> None:
     Slot.__copy__ = copy_slot  # type: ignore[attr-defined]
     log_copies = LogArgumentCopies()
     rasa.core.processor.copy = log_copies  # type: ignore[assignment]
-    rasa.core.policies.rule_policy.copy = log_copies  # type: ignore[assignment]
-    Policy.format_tracker_states = staticmethod(format_tracker_states)  # type: ignore[method-assign]
-    RulePolicy._is_rule_applicable = is_rule_applicable  # type: ignore[method-assign]
-    RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[method-assign]
     DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
-    LogisticRegressionClassifier._create_X = create_x  # type: ignore[method-assign]
-    LogisticRegression.predict_proba = predict_proba  # type: ignore[method-assign]
     rasa.core.run.load_agent_on_start = freeze_after_load(rasa.core.run.load_agent_on_start)
     MessageProcessor.handle_message = gated_handle_message(  # type: ignore[method-assign]
         concurrent_messages)

@@ -31,6 +31,17 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL of the database (tracker store and service tables). "
         "A relative SQLite path is relative to the project root.",
     ),
+    Setting(
+        "DATABASE_POOL_SIZE",
+        "5",
+        "Connections each database engine keeps open to a server database (every process "
+        "has a few engines; Rasa's tracker store one). With several replicas keep "
+        "replicas x processes x engines x (pool + overflow) below PostgreSQL's "
+        "max_connections, or put PgBouncer in front (docs/deployment.md).",
+    ),
+    Setting("DATABASE_MAX_OVERFLOW", "10",
+            "Connections an engine may open beyond DATABASE_POOL_SIZE under load, closed "
+            "again when returned."),
     Setting("RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to."),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (REST and socket.io channels)."),
     Setting("RASA_TOKEN", "", "Token for Rasa's HTTP API; generated per start when empty."),
@@ -42,6 +53,12 @@ SETTINGS: tuple[Setting, ...] = (
         "who was not given it.",
     ),
     Setting("ACTIONS_PORT", "5055", "Port of the action server (bound to 127.0.0.1)."),
+    Setting("RASA_URL", "",
+            "How the other processes reach the Rasa server (in a cluster: its balancer or "
+            "Kubernetes service, e.g. http://rasa:5005). Empty: http://127.0.0.1:RASA_PORT."),
+    Setting("ACTIONS_URL", "",
+            "How the other processes reach the action server (e.g. http://actions:5055). "
+            "Empty: http://127.0.0.1:ACTIONS_PORT."),
     Setting("WEB_HOST", "127.0.0.1", "Interface the bot web service binds to."),
     Setting("WEB_PORT", "8080", "Port of the bot web service."),
     Setting("MODEL_DIR", "models", "Where trained models are kept, named by content hash."),
@@ -181,8 +198,10 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         "Redis shared by every process: the Rasa servers' conversation locks (so two "
-        "instances never work on one conversation at once) and the de-duplication of Meta's "
-        "retried deliveries (SET NX EX). Empty: locks in the Rasa process (one Rasa server) "
+        "instances never work on one conversation at once), the web chat's socket.io rooms "
+        "and who is connected (a push from any Rasa server reaches the citizen), the REST "
+        "channel's marks of waiting contact-centre messages, and the de-duplication of "
+        "Meta's retried deliveries (SET NX EX). Empty: all of that in the one Rasa process, "
         "and the meta_seen_messages table in the service database.",
     ),
     Setting(
@@ -250,6 +269,10 @@ class Settings:
     supervisor_status_file: str = ""
     rasa_concurrent_messages: int = 1
     redis_url: str = ""
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+    rasa_service_url: str = ""
+    actions_service_url: str = ""
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -276,15 +299,19 @@ class Settings:
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
             redis_url=_env(env, "REDIS_URL"),
+            database_pool_size=max(1, int(_env(env, "DATABASE_POOL_SIZE"))),
+            database_max_overflow=max(0, int(_env(env, "DATABASE_MAX_OVERFLOW"))),
+            rasa_service_url=_env(env, "RASA_URL").rstrip("/"),
+            actions_service_url=_env(env, "ACTIONS_URL").rstrip("/"),
             root=root,
         )
 
     @property
     def rasa_url(self) -> str:
-        """Base URL other local processes use to reach the Rasa server."""
-        return f"http://127.0.0.1:{self.rasa_port}"
+        """Base URL other processes use to reach the Rasa server."""
+        return self.rasa_service_url or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        """Base URL of the action server."""
-        return f"http://127.0.0.1:{self.actions_port}"
+        """Base URL other processes use to reach the action server."""
+        return self.actions_service_url or f"http://127.0.0.1:{self.actions_port}"

@@ -201,7 +201,8 @@ def test_rest_shows_what_came_after_the_answer_to_the_citizens_last_message() ->
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.channels.rest import WaitingConversations, waiting_messages
+    from bot.channels.rest import waiting_messages
+    from bot.channels.waiting import WaitingConversations
 
     def state(*events: Any) -> DialogueStateTracker:
         return DialogueStateTracker.from_events("c", list(events))
@@ -222,6 +223,6 @@ def test_rest_shows_what_came_after_the_answer_to_the_citizens_last_message() ->
 
     waiting = WaitingConversations(size=2)
     for conversation in ("a", "b", "c"):
-        waiting.add(conversation)
+        asyncio.run(waiting.add(conversation))
     assert "a" not in waiting, "the oldest is forgotten beyond the bound"
-    assert waiting.take("b") and not waiting.take("b")
+    assert asyncio.run(waiting.take("b")) and not asyncio.run(waiting.take("b"))

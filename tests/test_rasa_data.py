@@ -21,8 +21,9 @@ def test_rasa_data_validate_finds_no_errors() -> None:
 
 
 def test_rasa_test_stories_pass(system: RunningSystem, model_path: Path, tmp_path: Path) -> None:
+    # Through bot.rasa_server: the stories run on what production runs, fixes included.
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "test", "core", "--model", str(model_path),
+        [sys.executable, "-m", "bot.rasa_server", "test", "core", "--model", str(model_path),
          "--stories", "tests/test_stories.yml", "--endpoints", "endpoints.yml",
          "--out", str(tmp_path), "--fail-on-prediction-errors", "--no-plot"],
         cwd=PROJECT_ROOT, env=service_env(system.settings), capture_output=True, text=True,

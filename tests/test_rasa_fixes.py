@@ -7,29 +7,22 @@ import asyncio
 import copy
 import importlib
 import inspect
-import json
 import logging
-import tarfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import numpy as np
 import pytest
 import rasa.core.policies.rule_policy
 import rasa.core.processor
 import rasa.core.run
-import scipy.sparse
 import structlog
 from aiohttp import web
 from rasa.core.actions.action import RemoteAction
-from rasa.core.policies.policy import Policy
-from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -56,12 +49,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
-from rasa.shared.nlu.training_data.features import Features
-from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
-from sklearn.linear_model import LogisticRegression
 
 from bot import rasa_fixes
 
@@ -160,87 +149,6 @@ def test_an_empty_domain_is_recognised_as_rasa_does() -> None:
     assert rasa_fixes.domain_is_empty(Domain.empty()) and not rasa_fixes.domain_is_empty(loaded)
 
 
-def test_multinomial_probabilities_equal_scikit_learns() -> None:
-    rng = np.random.default_rng(7)
-    x = scipy.sparse.random(300, 500, density=0.02, format="csr", random_state=7)
-    model = LogisticRegression(max_iter=300).fit(x, rng.integers(0, 6, 300))
-    row = scipy.sparse.random(1, 500, density=0.05, format="csr", random_state=8)
-    expected = rasa_fixes._sklearn_predict_proba(model, row)
-    assert np.allclose(rasa_fixes.predict_proba(model, row), expected, rtol=0, atol=1e-12)
-    binary = LogisticRegression().fit(x, rng.integers(0, 2, 300))  # not multinomial: stock
-    assert np.array_equal(rasa_fixes.predict_proba(binary, row),
-                          rasa_fixes._sklearn_predict_proba(binary, row))
-
-
-def _featurized(*rows: scipy.sparse.coo_matrix) -> Message:
-    message = Message(data={TEXT: "x"})
-    for number, row in enumerate(rows):
-        message.add_features(Features(row, FEATURE_TYPE_SENTENCE, TEXT, f"cvf{number}"))
-        message.add_features(Features(scipy.sparse.vstack([row, row]).tocoo(),
-                                      FEATURE_TYPE_SEQUENCE, TEXT, f"cvf{number}"))
-    return message
-
-
-def test_a_messages_classifier_row_is_the_one_rasa_builds() -> None:
-    classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)
-    sorted_row = scipy.sparse.coo_matrix(([2, 1, 5], ([0, 0, 0], [3, 7, 40])), shape=(1, 50))
-    unsorted_row = scipy.sparse.coo_matrix(([1, 4], ([0, 0], [9, 2])), shape=(1, 12))
-    empty_row = scipy.sparse.coo_matrix((1, 30), dtype=np.int64)
-    for rows in [(sorted_row,), (sorted_row, empty_row), (empty_row, sorted_row),
-                 (unsorted_row, sorted_row), (sorted_row, sorted_row)]:
-        messages = [_featurized(*rows)]
-        expected = rasa_fixes._rasa_create_x(classifier, messages)
-        got = rasa_fixes.create_x(classifier, messages)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        assert got.has_canonical_format
-        assert np.array_equal(got.toarray(), expected.toarray())
-
-
-def _rule_lookups(model_path: Path) -> dict[str, dict[str, str]]:
-    with tarfile.open(model_path) as model:
-        member = next(m for m in model.getmembers()
-                      if m.name.endswith("RulePolicy0/rule_policy.json"))
-        lookup = json.load(model.extractfile(member))["lookup"]  # type: ignore[arg-type]
-    return {name: rules for name, rules in lookup.items() if isinstance(rules, dict)}
-
-
-def test_the_rules_that_match_a_conversation_are_found_as_rasa_finds_them(
-        model_path: Path) -> None:
-    lookups = _rule_lookups(model_path)
-    rules = sorted(lookups["rules"])
-    policy = RulePolicy.__new__(RulePolicy)
-    # Conversations made of the learned rules' own states, alone, after one another and
-    # with a state dropped or a slot changed: matches, partial matches and misses.
-    histories: list[list[dict]] = []
-    for number, key in enumerate(rules):
-        states = json.loads(key)
-        other = json.loads(rules[(number * 7 + 3) % len(rules)])
-        histories += [states, other + states, states + other, states[1:], states[:-1],
-                      other[-1:] + states[1:], states[:1] + other[-1:] + states[1:]]
-        changed = copy.deepcopy(states)
-        changed[-1].setdefault("slots", {})["language"] = ("en",)
-        histories.append(other + changed)
-    found = 0
-    for lookup in lookups.values():
-        for states in histories * 2:  # the second time from what was remembered
-            stock = RulePolicy._get_possible_keys(policy, lookup, states)
-            assert rasa_fixes.find_possible_keys(policy, lookup, states) == stock
-            fixed = rasa_fixes.get_possible_keys(policy, lookup, states)
-            assert fixed == stock
-            found += bool(stock)
-            for key in list(lookup)[:20]:
-                for index, state in enumerate(reversed(states)):
-                    assert rasa_fixes.is_rule_applicable(policy, key, index, state) == \
-                        rasa_fixes._rasa_is_rule_applicable(policy, key, index, state)
-    assert found > len(rules)  # the comparison covers real matches, not only misses
-    remembered = policy.__dict__["_possible_keys"]
-    assert sum(len(answers) for _, _, answers in remembered.values()) < \
-        len(histories) * len(lookups)  # histories with the same ending share an answer
-    odd = [{"slots": {"language": ["en"]}}]  # unhashable: worked out, not remembered
-    assert rasa_fixes.get_possible_keys(policy, lookups["rules"], odd) == \
-        RulePolicy._get_possible_keys(policy, lookups["rules"], odd)
-
-
 def _conversation_events() -> list[Event]:
     """A conversation with slots, a form, a reverted utterance, a reverted action, a
     restart and a new session: every kind of event that changes past states."""
@@ -327,23 +235,19 @@ def structlog_at() -> Iterator[Callable[[int], None]]:
 
 def test_debug_log_arguments_are_copied_only_while_debug_logging_is_on(structlog_at) -> None:
     events = [{"event": "slot", "value": ["a"]}]
-    states = [{"user": {"intent": "greet"}, "prev_action": {"action_name": "action_listen"}}]
     structlog_at(logging.INFO)  # `rasa run` without --debug
     assert not rasa_fixes.debug_logged()
     assert rasa_fixes.LogArgumentCopies.deepcopy(events) is events
-    assert rasa_fixes.format_tracker_states(states) == ""
     structlog_at(logging.DEBUG)
     assert rasa_fixes.debug_logged()
     copied = rasa_fixes.LogArgumentCopies.deepcopy(events)
     assert copied == events and copied is not events and copied[0]["value"] is not \
         events[0]["value"]
-    assert rasa_fixes.format_tracker_states(states) == \
-        rasa_fixes._rasa_format_tracker_states(states)
     assert rasa_fixes.LogArgumentCopies().copy is copy.copy  # the rest is the real module
 
 
-@pytest.mark.parametrize("module", ["rasa.core.processor", "rasa.core.policies.rule_policy"])
-def test_rasa_uses_copy_there_only_for_debug_log_arguments(module: str) -> None:
+def test_rasa_uses_copy_in_the_processor_only_for_debug_log_arguments() -> None:
+    module = "rasa.core.processor"
     tree = ast.parse(inspect.getsource(importlib.import_module(module)))
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     uses = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)
@@ -366,10 +270,8 @@ def _parse_all(agent: object) -> list[dict]:
 def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path: Path) -> None:
     from rasa.core.agent import Agent
 
-    patched = [(DaskGraphRunner, "run"), (LogisticRegressionClassifier, "_create_X"),
-               (LogisticRegression, "predict_proba"), (RemoteAction, "_validate_action_result"),
+    patched = [(DaskGraphRunner, "run"), (RemoteAction, "_validate_action_result"),
                (MessageProcessor, "handle_message"), (rasa.core.run, "load_agent_on_start"),
-               (RulePolicy, "_is_rule_applicable"), (RulePolicy, "_get_possible_keys"),
                (EndpointConfig, "request"), (EndpointConfig, "session")]
     originals = [owner.__dict__[name] for owner, name in patched]
     resolve = Event.__dict__["resolve_by_type"]
@@ -389,8 +291,6 @@ def test_the_trained_model_parses_the_same_with_and_without_the_fixes(model_path
         Domain.states_for_tracker_history = states
         del Slot.__copy__
         rasa.core.processor.copy = copy  # type: ignore[attr-defined]
-        rasa.core.policies.rule_policy.copy = copy  # type: ignore[attr-defined]
-        Policy.format_tracker_states = staticmethod(rasa_fixes._rasa_format_tracker_states)
     for before, after in zip(copy.deepcopy(stock), fixed, strict=True):
         assert after["intent"]["name"] == before["intent"]["name"], before["text"]
         assert after["intent"]["confidence"] == pytest.approx(before["intent"]["confidence"],
@@ -569,3 +469,22 @@ async def test_calls_to_an_endpoint_reuse_one_kept_connection(
     await kept.close()
     assert (await rasa_fixes._rasa_request(endpoint, json={"n": 3}))["got"] == {"n": 3}
     await endpoint.__dict__["_kept_session"][1].close()
+
+
+def test_another_rasa_version_is_refused_before_anything_is_patched(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rasa_fixes.check_rasa_version(rasa_fixes.RASA_VERSION)
+    monkeypatch.setattr(rasa, "__version__", "3.6.20")
+    run = DaskGraphRunner.run
+    with pytest.raises(rasa_fixes.UnsupportedRasaVersion, match=r"3\.6\.21.*3\.6\.20"):
+        rasa_fixes.apply()
+    assert DaskGraphRunner.run is run
+
+
+def test_the_rasa_server_will_not_start_on_another_rasa_version(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import rasa_server
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(SystemExit, match=r"Rasa 3\.7\.0 is installed"):
+        rasa_server.main()

@@ -5,16 +5,16 @@ A REST client only receives the answer to its own request, so nothing can be pus
 What the contact centre sends meanwhile through Rasa's HTTP API (``output_channel=rest``: an
 agent's reply, "a person has joined", "you are back with the assistant") is kept in the
 conversation as usual, and shown at the top of the answer to the citizen's next message.
-Which conversations have such messages waiting is remembered in this process (bounded), so a
-message costs nothing extra unless something waits; with several Rasa servers, or after a
-restart, waiting messages stay in the conversation's record but are not shown."""
+Which conversations have such messages waiting is marked (`bot/channels/waiting.py`: in
+Redis when `REDIS_URL` is set, so every Rasa server sees the marks; else in this process),
+so a message costs nothing extra unless something waits."""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +22,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, U
 from rasa.core.channels.rest import RestInput
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -29,6 +30,7 @@ from sanic.response import HTTPResponse
 from bot.channels.hygiene import clean_metadata, clean_sender, clean_text
 from bot.channels.meta.parse import Platform
 from bot.channels.socketio import WEB_PREFIX
+from bot.channels.waiting import Waiting, waiting_conversations
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,40 +40,14 @@ logger = logging.getLogger(__name__)
 OTHER_CHANNELS = (*(f"{platform.value}:" for platform in Platform), WEB_PREFIX)
 
 MAX_BODY_BYTES = 512 * 1024  # 20 000 characters JSON-escaped fit
-MAX_WAITING = 10_000
 LISTEN = "action_listen"
-
-
-class WaitingConversations:
-    """Conversations that have messages from the contact centre waiting (bounded, oldest
-    forgotten first)."""
-
-    def __init__(self, size: int = MAX_WAITING) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, conversation_id: str) -> None:
-        self._ids[conversation_id] = None
-        self._ids.move_to_end(conversation_id)
-        while len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-
-    def take(self, conversation_id: str) -> bool:
-        """Whether something waits for the conversation (and forget that it did)."""
-        if conversation_id not in self._ids:
-            return False
-        del self._ids[conversation_id]
-        return True
-
-    def __contains__(self, conversation_id: object) -> bool:
-        return conversation_id in self._ids
 
 
 class WaitingOutput(CollectingOutputChannel):
     """The output Rasa's HTTP API uses for REST conversations: nothing can be sent, so it
     notes that the conversation has messages waiting (they are in the tracker already)."""
 
-    def __init__(self, waiting: WaitingConversations) -> None:
+    def __init__(self, waiting: Waiting) -> None:
         super().__init__()
         self.waiting = waiting
 
@@ -79,7 +55,7 @@ class WaitingOutput(CollectingOutputChannel):
         await super()._persist_message(message)
         recipient = message.get("recipient_id")
         if isinstance(recipient, str):
-            self.waiting.add(recipient)
+            await self.waiting.add(recipient)
 
 
 def waiting_messages(tracker: DialogueStateTracker) -> list[BotUttered] | None:
@@ -112,7 +88,7 @@ class RestChannel(RestInput):
         return cls(token=Settings.from_env().rest_token)
 
     def __init__(self, token: str = "") -> None:
-        self.waiting = WaitingConversations()
+        self.waiting = waiting_conversations(Settings.from_env().redis_url)
         # No token configured (a process not started by the launcher): nobody gets in.
         self.token = token
 
@@ -141,7 +117,11 @@ class RestChannel(RestInput):
 
     async def _waiting_for(self, request: Request, sender: str) -> list[dict[str, Any]]:
         """What the contact centre sent since the citizen's last message, as replies."""
-        if not self.waiting.take(sender):
+        try:
+            if not await self.waiting.take(sender):
+                return []
+        except (RedisError, OSError) as error:  # the citizen's own answer still comes
+            logger.warning("rest channel: waiting marks not readable (%s)", type(error).__name__)
             return []
         store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
         if store is None:
@@ -216,7 +196,8 @@ class RestChannel(RestInput):
             except Exception:  # noqa: BLE001 - the citizen must get an answer, not a 500
                 logger.exception("rest channel: handling a message failed (text not logged)")
                 if waiting:
-                    self.waiting.add(sender)  # shown with the next answer instead
+                    with contextlib.suppress(RedisError, OSError):
+                        await self.waiting.add(sender)  # shown with the next answer instead
                 return _error(
                     503,
                     "The assistant could not answer right now. "

@@ -6,6 +6,8 @@ Differences from Rasa's stock channel:
   token back until half its life is over); a client cannot join another conversation;
 - `enter_room` is awaited: with today's python-socketio it is a coroutine, and the stock
   channel's un-awaited call leaves the client outside its room, so replies are lost;
+- with `REDIS_URL` set, rooms and "is a window connected" are shared by every Rasa server
+  through Redis (`bot/channels/presence.py`), so a push from any server reaches the citizen;
 - input is cleaned like every other channel's and the text is never logged;
 - every `bot_uttered` has Rasa's documented shape, so rasa-webchat and other standard
   clients render it: `text` (with `quick_replies`), `attachment`, or `custom` alone, plus
@@ -37,6 +39,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.hygiene import EMPTY_MESSAGE_REPLY, clean_metadata, clean_text
+from bot.channels.presence import Presence, client_manager, presence
 from bot.channels.session_token import SessionTokens
 from bot.language import detect_language
 from bot.settings import Settings
@@ -108,18 +111,22 @@ class SocketOutput(SocketIOOutput):
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str,
                  language_of: LanguageOf | None = None,
-                 agent_needs_listener: bool = False) -> None:
+                 agent_needs_listener: bool = False,
+                 listeners: Presence | None = None) -> None:
         super().__init__(sio, bot_message_evt)
         self.language_of = language_of
         self.agent_needs_listener = agent_needs_listener
+        self.listeners = listeners
 
-    def _connected(self, conversation_id: str) -> bool:
-        """Is a chat window of the conversation (its room) connected to this server?"""
+    async def _connected(self, conversation_id: str) -> bool:
+        """Is a chat window of the conversation (its room) connected, to any server?"""
+        if self.listeners is not None:
+            return await self.listeners.connected(conversation_id)
         return any(True for _ in self.sio.manager.get_participants("/", conversation_id))
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         agent = _is_agent_reply(message)
-        if self.agent_needs_listener and agent and not self._connected(recipient_id):
+        if self.agent_needs_listener and agent and not await self._connected(recipient_id):
             raise NotConnected()
         language = reply_language(message)
         if language is None and self.language_of is not None:
@@ -173,6 +180,7 @@ class SecureSocketIOInput(InputChannel):
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
             bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
             socketio_path=credentials.get("socketio_path", "/socket.io"),
+            redis_url=settings.redis_url,
         )
 
     def __init__(
@@ -182,13 +190,16 @@ class SecureSocketIOInput(InputChannel):
         user_message_evt: str = "user_uttered",
         bot_message_evt: str = "bot_uttered",
         socketio_path: str = "/socket.io",
+        redis_url: str = "",
     ) -> None:
         self.tokens = tokens
         self.cors_origins = cors_origins
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
+        self.redis_url = redis_url
         self.sio: AsyncServer | None = None
+        self.listeners: Presence | None = None
         self.app: Sanic | None = None
         # conversation id → its current language, newest last (bounded).
         self.languages: OrderedDict[str, str] = OrderedDict()
@@ -204,7 +215,7 @@ class SecureSocketIOInput(InputChannel):
         if self.sio is None:
             return None
         return SocketOutput(self.sio, self.bot_message_evt, self.language_of,
-                            agent_needs_listener=True)
+                            agent_needs_listener=True, listeners=self.listeners)
 
     def _remember(self, conversation_id: str, language: str) -> None:
         self.languages[conversation_id] = language
@@ -255,6 +266,8 @@ class SecureSocketIOInput(InputChannel):
         joined = self.sio.enter_room(sid, conversation_id)
         if inspect.isawaitable(joined):
             await joined
+        if self.listeners is not None:
+            await self.listeners.joined(sid, conversation_id)
         token = token or self.tokens.issue(conversation_id)
         await self.sio.emit("session_confirm", token, room=sid)
         return token
@@ -264,13 +277,17 @@ class SecureSocketIOInput(InputChannel):
         # origins) for every route, /socket.io included; engine.io adding its own as well
         # doubled them, and browsers refuse such answers (rasa-webchat starts with long
         # polling). So engine.io adds none, and the origin is checked on connect instead.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
+                          client_manager=client_manager(self.redis_url))
         self.sio = sio
+        self.listeners = presence(sio, self.redis_url)
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
 
         @webhook.listener("before_server_start")
         async def remember_app(app: Sanic, _: Any) -> None:
             self.app = app  # its ctx.agent holds the tracker store (see _stored_language)
+            assert self.listeners is not None
+            await self.listeners.start()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -279,6 +296,11 @@ class SecureSocketIOInput(InputChannel):
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             return self.origin_allowed(environ.get("HTTP_ORIGIN"))
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str, *_: Any) -> None:
+            assert self.listeners is not None
+            await self.listeners.left(sid)
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:

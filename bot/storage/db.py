@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.settings import Settings
+
 
 def tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets the Rasa server, the action server and the web service share one file."""
@@ -35,7 +37,9 @@ def make_engine(database_url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True}
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        kwargs["pool_pre_ping"] = True
+        settings = Settings.from_env()  # pool bounds: every replica must fit the server
+        kwargs.update(pool_pre_ping=True, pool_size=settings.database_pool_size,
+                      max_overflow=settings.database_max_overflow)
     elif url.database not in (None, "", ":memory:"):
         kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10,
                       connect_args={"check_same_thread": False})
