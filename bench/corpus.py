@@ -71,8 +71,8 @@ class Case:
 
     @property
     def text(self) -> str:
-        """The case as a person reads it in a report: its first message, or the script's name."""
-        return self.turns[0].user if not self.script else f"[{self.id}] {self.turns[0].user}"
+        """The case as a report shows it beside its id: the first message."""
+        return self.turns[0].user
 
 
 def parse_expect(value: Any, where: str, known: Iterable[str]) -> tuple[Expect, ...]:

@@ -77,6 +77,7 @@ class ResponseIndex:
 @dataclass(frozen=True)
 class Municipality:
     code: str
+    name: str
     names: tuple[str, ...]
     """Folded: the name, the full name ("Göteborgs kommun"), the English name."""
 
@@ -91,7 +92,7 @@ class PlaceNames:
     @classmethod
     def load(cls, places_dir: Path) -> PlaceNames:
         with (places_dir / "municipalities.csv").open(encoding="utf-8") as rows:
-            return cls(Municipality(row["code"], tuple(fold(row[k]) for k in
+            return cls(Municipality(row["code"], row["name"], tuple(fold(row[k]) for k in
                                                        ("name", "full_name", "english_name")
                                                        if row.get(k)))
                        for row in csv.DictReader(rows))
@@ -102,7 +103,7 @@ class PlaceNames:
 
     def label(self, code: str | None) -> str:
         municipality = self.by_code.get(code or "")
-        return municipality.names[0] if municipality else str(code)
+        return municipality.name if municipality else str(code)
 
 
 @dataclass(frozen=True)
