@@ -214,12 +214,14 @@ def _wrong_place(view: TurnView, expects: Sequence[Any]) -> str | None:
 
 
 async def play_all(player: Player, cases: Sequence[Case], concurrency: int,
-                   deadline: float) -> tuple[list[CaseResult], list[Case]]:
-    """Play every case, at most `concurrency` at once, until `deadline` (monotonic)."""
+                   deadline: float, rest_token: str = "") -> tuple[list[CaseResult], list[Case]]:
+    """Play every case, at most `concurrency` at once, until `deadline` (monotonic).
+    `rest_token` is sent as a bearer token, for a REST channel that requires one."""
     gate = asyncio.Semaphore(concurrency)
     results: list[CaseResult] = []
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
+    headers = {"Authorization": f"Bearer {rest_token}"} if rest_token else {}
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as http:
         async def one(case: Case) -> None:
             async with gate:
                 if time.monotonic() < deadline:
@@ -389,8 +391,12 @@ def failures(results: Sequence[CaseResult]) -> str:
 
 # --- the system -----------------------------------------------------------------------------
 
+System = tuple[str, str, str, TipReader | None]
+"""Rasa URL, API token, REST channel token (may be empty) and the tip store's reader."""
+
+
 @contextmanager
-def isolated_system(log_dir: Path) -> Iterator[tuple[str, str, TipReader]]:
+def isolated_system(log_dir: Path) -> Iterator[System]:
     """A whole system on free ports with its own SQLite file, key and seeded promises."""
     from bot.launcher import Stack, isolated_settings, service_env
     from bot.model import ensure_model
@@ -407,13 +413,14 @@ def isolated_system(log_dir: Path) -> Iterator[tuple[str, str, TipReader]]:
     reader = TipReader(settings.database_url, TipCipher([key]))
     with Stack(settings, model, env, log_dir=log_dir / "logs") as stack:
         try:
-            yield settings.rasa_url, stack.env["RASA_TOKEN"], reader
+            yield (settings.rasa_url, stack.env["RASA_TOKEN"], stack.env.get("REST_TOKEN", ""),
+                   reader)
         finally:
             reader.close()
 
 
 @contextmanager
-def running_system(rasa_url: str, token: str) -> Iterator[tuple[str, str, TipReader | None]]:
+def running_system(rasa_url: str, token: str, rest_token: str) -> Iterator[System]:
     """A system that runs already; its tips are read with this process's DATABASE_URL and
     TIP_ENCRYPTION_KEYS (the defaults match `make run`)."""
     settings = Settings.from_env()
@@ -425,7 +432,7 @@ def running_system(rasa_url: str, token: str) -> Iterator[tuple[str, str, TipRea
         print(f"The tip store cannot be read ({error}); tips are not checked.", file=sys.stderr)
         reader = None
     try:
-        yield rasa_url.rstrip("/"), token, reader
+        yield rasa_url.rstrip("/"), token, rest_token, reader
     finally:
         if reader is not None:
             reader.close()
@@ -437,7 +444,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="default: tests/eval")
     parser.add_argument("--rasa-url", help="use this running Rasa server instead of starting "
                         "an isolated system (then --token or RASA_TOKEN is its API token)")
-    parser.add_argument("--token", default=os.environ.get("RASA_TOKEN", ""))
+    parser.add_argument("--token", default=os.environ.get("RASA_TOKEN", ""),
+                        help="with --rasa-url: the API token (default: RASA_TOKEN)")
+    parser.add_argument("--rest-token", default=os.environ.get("REST_TOKEN", ""),
+                        help="with --rasa-url: a bearer token for the REST channel, if it "
+                        "requires one (default: REST_TOKEN)")
     parser.add_argument("--concurrency", type=int, default=4,
                         help="conversations played at once (default 4)")
     parser.add_argument("--time-limit", type=float, default=1800,
@@ -464,15 +475,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="polisbot-eval-") as tmp:
         if args.rasa_url:
-            system = running_system(args.rasa_url, args.token)
+            system = running_system(args.rasa_url, args.token, args.rest_token)
         else:
             print("Starting an isolated system…", flush=True)
             system = isolated_system(Path(tmp))
-        with system as (rasa_url, token, reader):
+        with system as (rasa_url, token, rest_token, reader):
             print(f"Playing {len(cases)} cases ({args.concurrency} at a time)…", flush=True)
             player = Player(rasa_url, token, reader, places, responses)
             results, missed = asyncio.run(play_all(player, cases, args.concurrency,
-                                                   time.monotonic() + args.time_limit))
+                                                   time.monotonic() + args.time_limit,
+                                                   rest_token))
     fig = figures(cases, results)
     met = targets(fig)
     print(report(fig, met))

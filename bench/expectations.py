@@ -33,8 +33,11 @@ PROMISE_ACTION = "action_promise"
 # pattern, so they count as soon as they exist.
 URGENT = re.compile(r"^utter_(emergency|self_harm)(?!_reminder|_number)")
 CANCELLED = "utter_tip_cancelled"
-CONFIRM_CANCEL = re.compile(r"cancel.*confirm|confirm.*cancel|ask.*cancel|cancel_ask|sure")
+# A question before the draft is thrown away (e.g. utter_ask_tip_discard, slot tip_discard).
+CONFIRM_CANCEL = re.compile(r"(cancel|discard)\w*_(confirm|ask|sure)|(confirm|ask|sure)\w*_"
+                            r"(cancel|discard)|^tip_discard$")
 PNR_REMINDER = re.compile(r"pnr|personnummer|personal_?id|identity")
+PNR_TEXT = re.compile(r"personnum|identity number|personal number|id number")
 HANDOVER_RESPONSES = frozenset({"utter_handover_queued", "utter_handover_closed_hours"})
 HANDOVER_LOOPS = frozenset({"handover_form", "callback_form"})
 CONTACT_RESPONSES = frozenset({"utter_contact_police", "utter_emergency_number",
@@ -325,10 +328,11 @@ def asks_again(turn: TurnView, _: str | None = None) -> bool:
 
 
 def confirm_cancel(turn: TurnView, _: str | None = None) -> bool:
-    """A reply (or the requested slot) whose name says it confirms cancelling, and the tip
-    was not thrown away."""
-    asked = any(CONFIRM_CANCEL.search(n) and "cancel" in n for n in turn.names()) or \
-        "cancel" in str(turn.slots_after.get("requested_slot") or "")
+    """A reply or the requested slot named for a question before cancelling (cancel or
+    discard, with ask / confirm / sure: utter_ask_tip_discard, tip_discard), and the tip was
+    not thrown away."""
+    asked = any(CONFIRM_CANCEL.search(n) for n in turn.names()) or \
+        bool(CONFIRM_CANCEL.search(str(turn.slots_after.get("requested_slot") or "")))
     return asked and CANCELLED not in turn.names()
 
 
@@ -346,7 +350,7 @@ def pnr_reminder(turn: TurnView, _: str | None = None) -> bool:
     """A response named for personal identity numbers, or an answer (not the welcome) that
     mentions them."""
     return any(PNR_REMINDER.search(n) for n in turn.names()) or any(
-        re.search(r"personnummer|identity number", fold(r.text)) for r in turn.answer)
+        PNR_TEXT.search(fold(r.text)) for r in turn.answer)
 
 
 def contact_info(turn: TurnView, _: str | None = None) -> bool:

@@ -106,6 +106,8 @@ def test_the_welcome_is_not_part_of_the_answer() -> None:
                 bot("x", "utter_out_of_scope"))
     assert not check("pnr_reminder", view)
     assert check("out_of_scope", view)
+    reminder = turn(bot("Skicka inte personnumret här.", None))
+    assert check("pnr_reminder", reminder)
 
 
 def test_self_harm_needs_112_and_90101() -> None:
@@ -175,6 +177,12 @@ def test_cancelling_asking_first_and_keeping_the_draft() -> None:
     asked = turn(bot("Vill du verkligen slänga tipset?", "utter_ask_tip_cancel_confirm"),
                  before={"tip_draft_id": "d"}, after={"tip_draft_id": "d"},
                  loop_before="tip_form", loop_after="tip_form")
+    discard = turn(bot("Vill du kasta tipset? Då tas det du har skrivit bort."),
+                   before={"tip_draft_id": "d"},
+                   after={"tip_draft_id": "d", "requested_slot": "tip_discard"},
+                   loop_before="tip_form", loop_after="tip_form")
+    assert check("confirm_cancel", discard)
+    assert not check("confirm_cancel", turn(bot("Vill du avbryta?", "utter_cancelled_ok")))
     assert check("tip_cancelled", cancelled) and not check("tip_kept", cancelled)
     assert check("confirm_cancel", asked) and check("tip_kept", asked)
     assert not check("confirm_cancel", cancelled)
