@@ -45,6 +45,7 @@ CONTACT_RESPONSES = frozenset({"utter_contact_police", "utter_emergency_number",
 OUT_OF_SCOPE_RESPONSES = frozenset({"utter_out_of_scope", "utter_help", "utter_ask_rephrase",
                                     "utter_default", "utter_tip_out_of_scope"})
 OTHER_LANGUAGE = re.compile(r"other_language")
+CONTAINED_MIN = 40
 
 
 def fold(text: str) -> str:
@@ -66,15 +67,24 @@ class ResponseIndex:
                     continue
                 parts = re.split(r"\{\w+\}", " ".join(text.split()))
                 pattern = ".+?".join(re.escape(p) for p in parts)
-                self._patterns.append((re.compile(f"^{pattern}$", re.DOTALL), name))
+                self._patterns.append((re.compile(pattern, re.DOTALL), name))
 
     @classmethod
     def from_domain(cls, path: Path) -> ResponseIndex:
         return cls(yaml.safe_load(path.read_text("utf-8")).get("responses") or {})
 
     def name_of(self, text: str) -> str | None:
+        """The response whose variant is the whole text, else the one with the longest
+        variant (of at least CONTAINED_MIN characters) inside it: an action may add a line
+        to a response, e.g. 112 with a line in the citizen's language."""
         flat = " ".join(text.split())
-        return next((name for pattern, name in self._patterns if pattern.match(flat)), None)
+        whole = next((name for pattern, name in self._patterns if pattern.fullmatch(flat)),
+                     None)
+        if whole is not None:
+            return whole
+        inside = [(len(pattern.pattern), name) for pattern, name in self._patterns
+                  if len(pattern.pattern) >= CONTAINED_MIN and pattern.search(flat)]
+        return max(inside)[1] if inside else None
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,9 @@ def test_the_urgent_answer_is_found_by_name_or_by_its_text() -> None:
     reminder = turn(action("utter_emergency_reminder"),
                     bot("Om någon är i fara eller om något pågår just nu: ring 112.",
                         "utter_emergency_reminder"))
-    for view in (by_rule, rendered):
+    with_a_line = turn(action("action_emergency"),
+                       bot(EMERGENCY_SV + "\nاتصل بالرقم 112 الآن."))
+    for view in (by_rule, rendered, with_a_line):
         assert check("emergency", view) and not check("no_emergency", view)
     assert check("no_emergency", reminder) and not check("emergency", reminder)
 
