@@ -256,7 +256,7 @@ def group_of(case: Case) -> str:
 def figures(cases: Sequence[Case], results: Sequence[CaseResult]) -> dict[str, Any]:
     by_id = {c.id: c for c in cases}
     categories: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    recall: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    recall: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     groups: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     false_alarms = [0, 0]
     places = [0, 0]
@@ -272,6 +272,7 @@ def figures(cases: Sequence[Case], results: Sequence[CaseResult]) -> dict[str, A
             if names & URGENT_EXPECTS:
                 recall[turn.lang][0] += 1
                 recall[turn.lang][1] += turn.urgent
+                recall[turn.lang][2] += not turn.failed
             if "no_emergency" in names:
                 false_alarms[0] += 1
                 false_alarms[1] += turn.urgent
@@ -289,8 +290,8 @@ def figures(cases: Sequence[Case], results: Sequence[CaseResult]) -> dict[str, A
                        for k, v in sorted(categories.items())},
         "groups": {k: {"cases": v[0], "passed": v[1], "rate": _rate(v[1], v[0])}
                    for k, v in sorted(groups.items())},
-        "emergency_recall": {k: {"cases": v[0], "urgent": v[1], "rate": _rate(v[1], v[0])}
-                             for k, v in sorted(recall.items())},
+        "emergency_recall": {k: {"cases": v[0], "urgent": v[1], "rate": _rate(v[1], v[0]),
+                                 "passed": v[2]} for k, v in sorted(recall.items())},
         "false_alarms": {"cases": false_alarms[0], "urgent": false_alarms[1],
                          "rate": _rate(false_alarms[1], false_alarms[0])},
         "places": {"turns": places[0], "right": places[1], "rate": _rate(places[1], places[0]),
@@ -351,9 +352,13 @@ def report(fig: dict[str, Any], met: dict[str, tuple[bool | None, str]]) -> str:
         lines.append(f"{name:<24} {v['cases']:6d} {v['passed']:7d} {pct(v['rate'])}")
     lines.append(f"{'all':<24} {fig['cases']:6d} {fig['passed']:7d} "
                  f"{pct(_rate(fig['passed'], fig['cases']))}")
-    lines += ["", f"{'emergency recall':<24} {'cases':>6} {'112':>7} {'rate':>7}"]
+    lines += ["", f"{'emergency, by language':<24} {'cases':>6} {'112':>7} {'recall':>7} "
+              f"{'passed':>7}"]
     for lang, v in fig["emergency_recall"].items():
-        lines.append(f"{lang:<24} {v['cases']:6d} {v['urgent']:7d} {pct(v['rate'])}")
+        lines.append(f"{lang:<24} {v['cases']:6d} {v['urgent']:7d} {pct(v['rate'])} "
+                     f"{v['passed']:7d}")
+    lines.append("(turns expecting the urgent answer; passed: every expectation of the turn, "
+                 "e.g. also 90101)")
     a, p, t = fig["false_alarms"], fig["places"], fig["tips"]
     lines += ["",
               f"false alarms: {a['urgent']}/{a['cases']} no_emergency turns got 112 "

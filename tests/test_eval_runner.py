@@ -219,6 +219,6 @@ def test_make_eval_plays_the_sample_against_an_isolated_system(tmp_path: Path) -
     results = json.loads((tmp_path / "eval.json").read_text("utf-8"))
     assert results["figures"]["cases"] == len(load_corpus(SAMPLE, EXPECTATIONS))
     urgent = results["figures"]["emergency_recall"]["sv"]
-    assert urgent == {"cases": 1, "urgent": 1, "rate": 1.0}  # the deterministic net
+    assert urgent == {"cases": 1, "urgent": 1, "rate": 1.0, "passed": 1}  # the safety net
     assert results["figures"]["tips"]["reference_not_stored"] == 0
     assert (tmp_path / "eval-failures.txt").exists()
