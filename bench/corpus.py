@@ -8,7 +8,7 @@ the case and the field, so a typo in the corpus is never silently a pass or a fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,41 +137,40 @@ def _tip(value: Any, where: str) -> dict[str, FieldCheck]:
     return checks
 
 
-def _messages(data: Mapping[str, Any], name: str, known: frozenset[str]) -> list[Case]:
-    _keys(data, frozenset({"category", "lang", "cases"}), name)
-    cases = data.get("cases")
-    if not isinstance(cases, list) or not cases:
-        raise SchemaError(f"{name}: cases: needs a non-empty list")
-    out = []
-    for number, item in enumerate(cases, 1):
-        where = f"{name} case {number}"
-        item = _keys(item, _CASE_KEYS, where)
+def _entries(data: Mapping[str, Any], name: str, field: str, kind: str,
+             allowed: frozenset[str]) -> Iterator[tuple[int, str, Mapping[str, Any], str, str]]:
+    """Each entry of the file's list `field`: its number, where it is (for errors), its
+    fields, its category and its language (the file's defaults where it has none)."""
+    _keys(data, frozenset({"category", "lang", field}), name)
+    entries = data.get(field)
+    if not isinstance(entries, list) or not entries:
+        raise SchemaError(f"{name}: {field}: needs a non-empty list")
+    for number, raw in enumerate(entries, 1):
+        where = f"{name} {kind} {number}"
+        item = _keys(raw, allowed, where)
         category = item.get("category") or data.get("category")
         if not category:
-            raise SchemaError(f"{where}: no category (in the case or the file)")
-        lang = _lang(item.get("lang", data.get("lang")), where)
+            raise SchemaError(f"{where}: no category (in the {kind} or the file)")
+        yield number, where, item, str(category), _lang(item.get("lang", data.get("lang")), where)
+
+
+def _messages(data: Mapping[str, Any], name: str, known: frozenset[str]) -> list[Case]:
+    out = []
+    for number, where, item, category, lang in _entries(data, name, "cases", "case",
+                                                        _CASE_KEYS):
         expects = parse_expect(item.get("expect"), where, known)
         if not expects:
             raise SchemaError(f"{where}: expect: a single message needs an expectation")
-        out.append(Case(f"{name}#{number}", str(category), lang,
+        out.append(Case(f"{name}#{number}", category, lang,
                         (Turn(_text(item.get("text"), where), lang, expects),),
                         note=str(item.get("note") or "")))
     return out
 
 
 def _scripts(data: Mapping[str, Any], name: str, known: frozenset[str]) -> list[Case]:
-    _keys(data, frozenset({"category", "lang", "scripts"}), name)
-    scripts = data.get("scripts")
-    if not isinstance(scripts, list) or not scripts:
-        raise SchemaError(f"{name}: scripts: needs a non-empty list")
     out = []
-    for number, item in enumerate(scripts, 1):
-        where = f"{name} script {number}"
-        item = _keys(item, _SCRIPT_KEYS, where)
-        category = item.get("category") or data.get("category")
-        if not category:
-            raise SchemaError(f"{where}: no category (in the script or the file)")
-        lang = _lang(item.get("lang", data.get("lang")), where)
+    for number, where, item, category, lang in _entries(data, name, "scripts", "script",
+                                                        _SCRIPT_KEYS):
         raw_turns = item.get("turns")
         if not isinstance(raw_turns, list) or not raw_turns:
             raise SchemaError(f"{where}: turns: needs a non-empty list")
@@ -185,7 +184,7 @@ def _scripts(data: Mapping[str, Any], name: str, known: frozenset[str]) -> list[
         if tip_sent not in (None, False):
             raise SchemaError(f"{where}: tip_sent: only `false` is allowed")
         label = str(item.get("name") or number)
-        out.append(Case(f"{name}:{label}", str(category), lang, tuple(turns), script=True,
+        out.append(Case(f"{name}:{label}", category, lang, tuple(turns), script=True,
                         note=str(item.get("note") or ""), tip=_tip(item.get("tip"), where),
                         tip_sent=tip_sent))
     return out
