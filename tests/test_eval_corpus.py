@@ -68,7 +68,8 @@ def test_no_corpus_text_is_trained_on(cases: list[Case]) -> None:
     trained = trained_texts(TRAINING)
     assert trained, "no training examples found"
     leaked = [(case_id, text) for case_id, text in held_out(cases) if words(text) in trained]
-    assert not leaked, f"corpus texts in the training or holdout data: {leaked[:20]}"
+    assert not leaked, (f"{len(leaked)} corpus texts are training or holdout examples "
+                        f"(first 20): {leaked[:20]}")
 
 
 def test_the_leak_check_sees_an_annotated_example(tmp_path: Path) -> None:
