@@ -14,12 +14,13 @@ PYTHON310 := $(shell \
   elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10 2>/dev/null | head -n1) \
        && [ -x "$$p/bin/python3.10" ]; then echo "$$p/bin/python3.10"; fi)
 
-.PHONY: help run test bench lint lock model migrate clean browser widget cluster haproxy soak
+.PHONY: help run test bench eval lint lock model migrate clean browser widget cluster haproxy soak
 
 help:
 	@echo "make run    set everything up and start the whole system"
 	@echo "make test   set everything up and run every test"
 	@echo "make bench  compare this assistant with a stock 'rasa init' bot"
+	@echo "make eval   play the held-out corpus tests/eval/ and print per-category figures"
 	@echo "make cluster  REPLICAS Rasa and action servers, WEB_REPLICAS web processes behind HAProxy"
 	@echo "              on PostgreSQL and Redis (DATABASE_URL, REDIS_URL; docs/deployment.md)"
 	@echo "make soak   the load and fault suite against a cluster of its own (docs/reliability.md)"
@@ -69,7 +70,12 @@ tests/webchat/node_modules/.installed: tests/webchat/package-lock.json
 	@touch $@
 
 bench: $(VENV)/.installed
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
+
+# A measurement: exit code 0 whether or not the targets are met (docs/understanding.md).
+# EVAL_ARGS e.g. "--rasa-url http://127.0.0.1:5005 --token …" to use a running system.
+eval: $(VENV)/.installed
+	$(PY) -m bench.evaluate $(EVAL_ARGS)
 
 # The cluster's load balancer is Debian's haproxy (installed like chromium).
 haproxy:
