@@ -114,7 +114,9 @@ _APOSTROPHES: Final = re.compile("['`\u00b4\u2018\u2019\u02bc\u2032]")
 _LETTER_FOLDS: Final = {
     "ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i",
     "ی": "ي", "ى": "ي", "ې": "ي", "ک": "ك", "ة": "ه", "ە": "ه", "ھ": "ه", "ۀ": "ه",
+    "ێ": "ي", "ۆ": "و", "ڕ": "ر", "ڵ": "ل",  # Sorani letters often typed without their marks
     "ٱ": "ا", "\u0640": "",  # tatweel (kashida) stretches a word; it is not a letter
+    "\u200c": " ",  # zero-width non-joiner: "می‌زند", "می زند" and "میزند" are one word
     **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
     **{chr(0x06F0 + d): str(d) for d in range(10)},  # Persian digits
 }
