@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot import safety
-from bot.safety import CATEGORIES, EmergencyMatch, detect_emergency, normalize
+from bot.safety import CATEGORIES, EmergencyMatch, detect_emergency, load_net, normalize
 
 # (behaviour id, message, expected category)
 EMERGENCIES: list[tuple[str, str, str]] = [
@@ -270,12 +270,13 @@ def test_tables_are_big_enough_and_ids_unique() -> None:
 )
 def test_word_index_never_drops_a_rule(text: str) -> None:
     """The fast path must decide exactly as trying every rule would."""
-    examined = safety._prepare(text)
-    assert detect_emergency(text) == safety._evaluate(examined, safety._RULES)
+    net = load_net()
+    examined = net.prepare(text)
+    assert net.assess(text) == net.evaluate(examined, net.rules)
 
 
 def test_every_rule_is_reachable_through_the_word_index() -> None:
-    assert safety._RULES_ALWAYS_TRIED == ()
+    assert load_net().always_tried == ()
 
 
 def test_match_says_why_without_repeating_the_user_text() -> None:
@@ -288,9 +289,10 @@ def test_match_says_why_without_repeating_the_user_text() -> None:
 
 
 def test_rule_names_are_unique_and_categories_known() -> None:
-    names = [rule.name for rule in safety._RULES]
+    rules = load_net().rules
+    names = [rule.name for rule in rules]
     assert len(names) == len(set(names))
-    assert {rule.category for rule in safety._RULES} == set(CATEGORIES)
+    assert {rule.category for rule in rules} == set(CATEGORIES)
 
 
 # --- robustness -------------------------------------------------------------------------
@@ -331,7 +333,7 @@ def test_emergency_after_junk_control_characters_is_found() -> None:
 
 def test_examined_text_is_bounded() -> None:
     """Beyond the cap nothing is examined: bounds the time spent on a single message."""
-    assert len(safety._prepare("ord " * 10_000)) <= safety._MAX_EXAMINED_CHARS
+    assert len(load_net().prepare("ord " * 10_000)) <= safety._MAX_EXAMINED_CHARS
 
 
 # --- normalize ---------------------------------------------------------------------------
