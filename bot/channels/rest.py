@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.hygiene import clean_metadata, clean_sender, clean_text
 from bot.channels.meta.parse import Platform
+from bot.channels.reminders import with_reminder
 
 logger = logging.getLogger(__name__)
 # Social-media conversations are "<platform>:<user id>"; a REST client must not write into
@@ -167,7 +168,7 @@ class RestChannel(RestInput):
                 await on_new_message(
                     UserMessage(
                         message.text,
-                        collector,
+                        with_reminder(collector, message.text, metadata.get("language")),
                         sender,
                         input_channel=self.name(),
                         metadata=metadata,

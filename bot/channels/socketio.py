@@ -32,6 +32,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.hygiene import clean_metadata, clean_text
+from bot.channels.reminders import with_reminder
 from bot.channels.session_token import SessionTokens
 from bot.language import detect_language
 from bot.settings import Settings
@@ -277,8 +278,9 @@ class SecureSocketIOInput(InputChannel):
             metadata = clean_metadata(data.get("metadata") or data.get("customData"), message.text)
             if message.truncated:
                 metadata["truncated"] = True
-            await self._turn_language(conversation_id, message.text, metadata)
-            output = SocketOutput(sio, self.bot_message_evt, self.language_of)
+            language = await self._turn_language(conversation_id, message.text, metadata)
+            output = with_reminder(SocketOutput(sio, self.bot_message_evt, self.language_of),
+                                   message.text, language)
             try:
                 await on_new_message(
                     UserMessage(
