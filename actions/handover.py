@@ -36,6 +36,15 @@ def _transcript(tracker: Tracker) -> list[tuple[str, str]]:
     return turns[-TRANSCRIPT_TURNS:]
 
 
+def _with_draft(tracker: Tracker, transcript: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The transcript, and when a tip is being written its draft as the summary shows it,
+    so the agent sees it (masked like every transcript line by the desk)."""
+    if not intake.has_draft(tracker.slots):
+        return transcript
+    text, _ = intake.summary(tracker.slots, "sv")
+    return [*transcript, ("bot", f"[Tipsutkast, inte skickat]\n{text}")]
+
+
 def _state(state: str, position: int = 0) -> dict[str, Any]:
     return {"handover": {"state": state, "position": position}}
 
@@ -83,17 +92,22 @@ class ActionHandoverStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         language = current_language(tracker)
+        draft = intake.has_draft(tracker.slots)
         if not desk().is_open():
             dispatcher.utter_message(**render(domain, "utter_handover_closed_hours", language))
-            return []
+            if draft:
+                dispatcher.utter_message(**render(domain, "utter_tip_draft_kept", language))
+            return [ActiveLoop(None), SlotSet("requested_slot", None)] if draft else []
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "request_human"
         ticket = await _blocking(
             desk().open, tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
-            language, tracker.get_slot("area"), intent, _transcript(tracker))
+            language, tracker.get_slot("area"), intent, _with_draft(tracker, _transcript(tracker)))
         dispatcher.utter_message(
             **render(domain, "utter_handover_queued", language, position=ticket.position,
                      minutes=ticket.estimated_wait_minutes),
             json_message=_state("waiting", ticket.position))
+        if draft:
+            dispatcher.utter_message(**render(domain, "utter_tip_draft_kept", language))
         return [SlotSet("handover", "waiting"), FollowupAction("handover_form")]
 
 

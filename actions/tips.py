@@ -9,8 +9,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker, utils
+from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -19,14 +19,27 @@ from actions.promises import municipality_label
 from actions.responses import render
 from bot.promises import presenter
 from bot.promises.service import PlaceRef
+from bot.safety import detect_emergency
 from bot.settings import Settings
 from bot.tips import intake
 from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TEXT, InvalidDraft
 from bot.tips.store import TipNotStored
 
 logger = logging.getLogger(__name__)
-TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id")
+TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id", "tip_discard")
 REQUESTED_SLOT = "requested_slot"
+# "Vill du kasta tipset?": while the form asks this, `tip_discard` holds the step to go back
+# to when the citizen keeps the tip.
+DISCARD_SLOT = "tip_discard"
+# Intents the form leaves to the rules: 112 at once, a person, a callback out of hours.
+_TO_RULES = frozenset({"emergency", "request_human", "callback_request", "bot_challenge"})
+# Steps whose typed answer the form reads itself when the classifier took it for "cancel".
+_TYPED_ANSWERS = frozenset({"tip_what", "tip_when", "tip_where", "tip_how_known",
+                            "tip_contact"})
+_FIELD_NAMES = {"sv": {"tip_what": "vad", "tip_when": "när", "tip_where": "var",
+                       "tip_how_known": "hur du vet", "tip_contact": "kontakt"},
+                "en": {"tip_what": "what", "tip_when": "when", "tip_where": "where",
+                       "tip_how_known": "how you know", "tip_contact": "contact"}}
 _T = TypeVar("_T")
 _CAPPED = {"sv": f"Svaret var långt. Jag sparade de första {MAX_TEXT} tecknen.",
            "en": f"Your answer was long. I kept the first {MAX_TEXT} characters."}
@@ -72,6 +85,61 @@ def _ask_again(slot: str) -> list[EventType]:
     return [SlotSet(slot, None), SlotSet(REQUESTED_SLOT, slot)]
 
 
+def _returning_after_rule(tracker: Tracker) -> bool:
+    """Whether the form runs again after a rule answered the latest message (112, "are you
+    a person?"): that message has been dealt with and must not be read a second time."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action_execution_rejected":
+            return True
+    return False
+
+
+def _asks_to_cancel(intent: str | None, text: str, requested: str) -> bool:
+    """Whether the citizen asks to stop (then the form asks before throwing anything away).
+    The words decide; the classifier's "cancel" counts for a button or a short message,
+    never at the summary, where a long correction ("not the bus stop") may look like one."""
+    if text.startswith("/"):
+        return intent == "cancel"
+    if intake.wants_to_cancel(text):
+        return True
+    return intent == "cancel" and requested != "tip_confirm" and len(text.split()) <= 4
+
+
+def _change(field: str) -> dict[str, Any]:
+    """Slot changes that make the form ask `field` again and then show the summary."""
+    if field in ("tip_contact", "tip_contact_choice"):
+        return {"tip_contact_choice": None, "tip_contact": None, "tip_confirm": None}
+    return {field: None, "tip_confirm": None}
+
+
+def _corrected(field: str, value: str) -> dict[str, Any] | None:
+    """Slot changes for a correction typed at the summary, or None when the new value is
+    not one the step accepts (then the form asks that step again)."""
+    if field == "tip_contact":
+        found = intake.contact_details(value)
+        if found is None or found.status != intake.CONTACT_OK:
+            return None
+        return {"tip_contact_choice": "contact", "tip_contact": found.value}
+    if field == "tip_how_known":
+        how = intake.how_known_from_text(value)
+        return None if how is None else {field: how}
+    text, _ = intake.answer(value)
+    return None if text is None else {field: text}
+
+
+def _contact_typed(found: intake.ContactCheck, dispatcher: CollectingDispatcher,
+                   domain: DomainDict, language: str) -> list[EventType]:
+    """Contact details typed straight at "do you want to leave contact details?": the
+    choice is made, and well-formed details are kept; a badly formed one is asked again."""
+    if found.status == intake.CONTACT_OK:
+        return [SlotSet("tip_contact_choice", "contact"), SlotSet("tip_contact", found.value)]
+    dispatcher.utter_message(**render(domain, f"utter_tip_{found.status}", language))
+    return [SlotSet("tip_contact_choice", "contact"), SlotSet("tip_contact", None),
+            SlotSet(REQUESTED_SLOT, "tip_contact")]
+
+
 def _text_only(message: dict[str, Any]) -> dict[str, Any]:
     """A response without its buttons that start something else (links stay): mid-form the
     only way on is the form's own question."""
@@ -114,25 +182,125 @@ class ValidateTipForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        """Before the answers are read: pictures that arrived while the form asks something
-        else, and questions asked in the middle, are answered and the form asks again."""
+        """Before the answers are read, in this order: an emergency (112, nothing stored),
+        "Vill du kasta tipset?" and its answer, a request to stop, pictures that arrived
+        while the form asks something else, the summary read as typed, contact details
+        typed at the choice, and questions asked in the middle (answered, then the form
+        asks again)."""
+        events = await self._before_answers(dispatcher, tracker, domain)
+        if events is None:
+            return list(await super().run(dispatcher, tracker, domain))
+        settled = any((e.get("event") == "slot" and e.get("name") == REQUESTED_SLOT)
+                      or e.get("event") in ("action_execution_rejected", "active_loop")
+                      for e in events)
+        if not settled:
+            # As FormValidationAction.run does: the next step is the one required_slots
+            # says (it skips pictures on REST and contact details for an anonymous tip).
+            tracker.add_slots(events)
+            following = await self.next_requested_slot(dispatcher, tracker, domain)
+            events = [*events, following] if following else events
+        return events
+
+    async def _before_answers(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> list[EventType] | None:
+        """What the form does before reading an answer, or None to read it as one."""
         requested = tracker.get_slot(REQUESTED_SLOT)
         message = tracker.latest_message or {}
         intent = message.get("intent") or {}
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        text = str(message.get("text") or "")
         language = current_language(tracker)
-        if requested and name == "pictures_added" and requested != "tip_pictures":
+        if not requested or _returning_after_rule(tracker):
+            return None
+        if name in _TO_RULES:
+            return [ActionExecutionRejected(self.form_name())]
+        typed = not text.startswith("/")
+        if typed and detect_emergency(text):
+            # Second layer behind the NLU net: whatever the classifier said, an emergency is
+            # answered with 112 and never stored as an answer; the draft waits.
+            for response in ("utter_emergency", "utter_tip_waits"):
+                dispatcher.utter_message(**render(domain, response, language))
+            return _ask_again(requested)
+        if requested == DISCARD_SLOT:
+            return await self._discard_or_keep(dispatcher, tracker, domain, name, text)
+        if _asks_to_cancel(name, text, requested):
+            return [SlotSet(requested, None), SlotSet(DISCARD_SLOT, requested),
+                    SlotSet(REQUESTED_SLOT, DISCARD_SLOT)]
+        if name == "pictures_added" and requested != "tip_pictures":
             count = await staged_pictures(tracker)
             response = "utter_tip_pictures_kept" if count else "utter_tip_no_pictures_yet"
             dispatcher.utter_message(**render(domain, response, language,
                                               pictures=intake.pictures_phrase(count, language)))
             return _ask_again(requested)
-        if requested and intake.is_interjection(name, confidence, message.get("text"), requested):
+        if requested == "tip_contact_choice" and typed:
+            found = intake.contact_details(text)
+            if found is not None:
+                return _contact_typed(found, dispatcher, domain, language)
+        if typed and intake.asks_about_the_tip(text):
+            name, confidence = intake.TIP_QUESTION, 1.0
+        if intake.is_interjection(name, confidence, text, requested):
             answer = render(domain, intake.QUESTION_RESPONSES[str(name)], language)
             dispatcher.utter_message(**_text_only(answer))
             dispatcher.utter_message(**render(domain, "utter_tip_resume", language))
             return _ask_again(requested)
-        return list(await super().run(dispatcher, tracker, domain))
+        if requested == "tip_confirm" and typed:
+            return await self._read_summary(dispatcher, tracker, domain, text)
+        if typed and name == "cancel" and requested in _TYPED_ANSWERS:
+            # The classifier's "cancel" kept the text from the slot ("at the bus stop"), but
+            # the words are no request to stop: they are the answer.
+            validate = getattr(self, f"validate_{requested}")
+            result = await utils.call_potential_coroutine(
+                validate(text, dispatcher, tracker, domain))
+            return [SlotSet(slot, value) for slot, value in result.items()]
+        return None
+
+    async def _discard_or_keep(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict, intent: str | None,
+                               text: str) -> list[EventType]:
+        """The answer to "Vill du kasta tipset?": yes throws the draft and its pictures away,
+        no goes back to the step the citizen was at; anything else asks again."""
+        language = current_language(tracker)
+        step = tracker.get_slot(DISCARD_SLOT) or "tip_what"
+        reply = intake.read_yes_no(text) if not text.startswith("/") else None
+        if reply is None:
+            reply = {"affirm": intake.YES, "cancel": intake.YES,
+                     "deny": intake.NO}.get(str(intent))
+        if reply == intake.YES:
+            await discard_pictures(tracker)
+            dispatcher.utter_message(**render(domain, "utter_tip_cancelled", language))
+            return [*(SlotSet(slot, None) for slot in TIP_SLOTS), SlotSet(REQUESTED_SLOT, None),
+                    ActiveLoop(None)]
+        if reply == intake.NO:
+            dispatcher.utter_message(**render(domain, "utter_tip_kept", language))
+            return [SlotSet(DISCARD_SLOT, None), SlotSet(step, None),
+                    SlotSet(REQUESTED_SLOT, step)]
+        return [SlotSet(DISCARD_SLOT, step), SlotSet(REQUESTED_SLOT, DISCARD_SLOT)]
+
+    async def _read_summary(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict, text: str) -> list[EventType]:
+        """A typed reply to the summary, read by `intake.read_summary_reply` (never by the
+        classifier alone): send, stay anonymous, correct an answer, or ask which to change."""
+        language = current_language(tracker)
+        reply = intake.read_summary_reply(text)
+        if reply.kind == intake.SEND:
+            return [SlotSet("tip_confirm", "send")]
+        if reply.kind == intake.ANONYMOUS:
+            dispatcher.utter_message(**render(domain, "utter_tip_now_anonymous", language))
+            return [SlotSet("tip_contact_choice", "anonymous"), SlotSet("tip_contact", None),
+                    *_ask_again("tip_confirm")]
+        if reply.kind == intake.CORRECT and reply.field and reply.value:
+            changes = _corrected(reply.field, reply.value)
+            if changes is not None:
+                dispatcher.utter_message(**render(
+                    domain, "utter_tip_corrected", language,
+                    field=_FIELD_NAMES[language][reply.field]))
+                return [*(SlotSet(k, v) for k, v in changes.items()), *_ask_again("tip_confirm")]
+        if reply.kind in (intake.CHANGE, intake.CORRECT) and reply.field:
+            return [SlotSet(k, v) for k, v in _change(reply.field).items()]
+        response = "utter_tip_which_change" if reply.kind != intake.UNCLEAR else \
+            "utter_tip_summary_unclear"
+        dispatcher.utter_message(**render(domain, response, language))
+        return _ask_again("tip_confirm")
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
@@ -145,7 +313,18 @@ class ValidateTipForm(FormValidationAction):
 
     validate_tip_what = _free_text("tip_what")
     validate_tip_when = _free_text("tip_when")
-    validate_tip_contact = _free_text("tip_contact")
+
+    def validate_tip_contact(self, value: Any, dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """A phone number (Swedish or international) or an e-mail address, checked; a badly
+        formed one, or none at all, is asked again with the reason."""
+        language = current_language(tracker)
+        found = intake.contact_details(str(value or ""))
+        if found is None or found.status != intake.CONTACT_OK:
+            reason = "utter_tip_no_contact" if found is None else f"utter_tip_{found.status}"
+            dispatcher.utter_message(**render(domain, reason, language))
+            return {"tip_contact": None}
+        return _free_text("tip_contact")(self, value, dispatcher, tracker, domain)
 
     def validate_tip_where(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> dict[str, Any]:
@@ -196,12 +375,9 @@ class ValidateTipForm(FormValidationAction):
                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if isinstance(value, str) and value.startswith("change:"):
             field = value.removeprefix("change:")
-            changes: dict[str, Any] = {field: None, "tip_confirm": None}
-            if field == "tip_contact_choice":
-                changes["tip_contact"] = None
             if field == "tip_pictures":
                 await discard_pictures(tracker)
-            return changes
+            return _change(field)
         return {"tip_confirm": "send" if value == "send" else None}
 
 
@@ -213,9 +389,11 @@ class ActionStartTip(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(**render(domain, "utter_give_tip", current_language(tracker)))
+        language = current_language(tracker)
         if tracker.get_slot("tip_draft_id"):
+            dispatcher.utter_message(**render(domain, "utter_tip_resumed", language))
             return []
+        dispatcher.utter_message(**render(domain, "utter_give_tip", language))
         return [SlotSet("tip_draft_id", uuid.uuid4().hex)]
 
 
@@ -265,6 +443,8 @@ class ActionSubmitTip(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("tip_confirm") != "send":
+            return []  # the form ended because the citizen threw the tip away
         language = current_language(tracker)
         place = PlaceRef.parse(tracker.get_slot("area"))
         channel = (tracker.get_latest_input_channel() or "unknown")
@@ -291,18 +471,3 @@ class ActionSubmitTip(Action):
             f"Thank you! The police have received your tip. Reference: {result.reference}. A "
             "tip is not a police report, so you will get no feedback."))
         return [SlotSet(slot, None) for slot in TIP_SLOTS]
-
-
-class ActionCancelTip(Action):
-    """Stops the tip and forgets what was written and the pictures sent for it."""
-
-    def name(self) -> str:
-        return "action_cancel_tip"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        await discard_pictures(tracker)
-        dispatcher.utter_message(**render(domain, "utter_tip_cancelled",
-                                          current_language(tracker)))
-        return [ActiveLoop(None), SlotSet("requested_slot", None),
-                *(SlotSet(slot, None) for slot in TIP_SLOTS)]

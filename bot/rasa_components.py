@@ -31,6 +31,7 @@ from bot.places import Place, PlaceIndex
 from bot.places_geo import LocalityIndex, coordinates
 from bot.safety import detect_emergency
 from bot.sensitive import is_sensitive
+from bot.tips import intake as tip_intake
 
 EMERGENCY_INTENT = "emergency"
 # The classifier alone thinks it may be an emergency: outside a form it gets the same
@@ -40,6 +41,7 @@ POSSIBLE_EMERGENCY_INTENT = "emergency_possible"
 # Violence or control in a close relationship: offer a person at once (after emergencies).
 SENSITIVE_INTENT = "sensitive_help"
 FALLBACK_INTENT = "nlu_fallback"
+GIVE_TIP_INTENT, TIP_QUESTION_INTENT = "give_tip", "tip_question"
 LANGUAGE_ENTITY = "language"
 PLACE_ENTITY = "place"
 PLACE_OPTION_ENTITY = "place_option"
@@ -252,4 +254,33 @@ class SharedLocationPlacer(GraphComponent, EntityExtractorMixin):
                 _force_intent(message, INFORM_PLACE_INTENT)
             elif intent == _PROMISE_CONCEPT_INTENT:
                 _force_intent(message, ASK_PROMISE_INTENT)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class TipPhrases(GraphComponent, IntentClassifier):
+    """What citizens type about their tip, read from the words (`bot.tips.intake`) rather
+    than left to the classifier: "skicka tipset" / "send my tip" is `give_tip` (it brings
+    back a kept draft's summary, e.g. after a person at the contact centre), and "vad
+    händer med mitt tips?" / "am I anonymous?" is `tip_question`. Runs before `SafetyNet`,
+    which still has the last word on emergencies."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [IntentClassifier]
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> TipPhrases:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue
+            if tip_intake.names_the_tip_to_send(text):
+                _force_intent(message, GIVE_TIP_INTENT)
+            elif tip_intake.asks_about_the_tip(text):
+                _force_intent(message, TIP_QUESTION_INTENT)
         return messages

@@ -72,7 +72,8 @@ def test_cancelling_sends_nothing_and_forgets_the_answers(
     before = _tips(system)
     chat.say("jag vill tipsa polisen")
     chat.say("Någon kör för fort på min gata varje natt")
-    assert "skickades inte" in chat.say("avbryt")
+    assert "Vill du kasta tipset?" in chat.say("avbryt")
+    assert "skickades inte" in chat.say("ja")
     assert _tips(system) == before
     assert "Vad vill du tipsa om?" in chat.say("jag vill lämna ett tips")
 

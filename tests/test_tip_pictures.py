@@ -170,7 +170,9 @@ def test_cancelling_the_tip_discards_its_pictures(system: RunningSystem) -> None
         _to_picture_question(client, token)
         staging.stage(conversation, "a.png", "image/png", PNG)
         turn(client, "/pictures_added", token)
-        assert "skickades inte" in texts(turn(client, "avbryt", token))
+        assert "Vill du kasta tipset?" in texts(turn(client, "avbryt", token))
+        assert staging.staged(conversation) != [], "nothing is deleted before the citizen says so"
+        assert "skickades inte" in texts(turn(client, "ja", token))
     finally:
         client.close()
     assert staging.staged(conversation) == []

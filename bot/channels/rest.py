@@ -29,6 +29,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.hygiene import clean_metadata, clean_sender, clean_text
 from bot.channels.meta.parse import Platform
+from bot.channels.reminders import with_reminder
 from bot.channels.socketio import WEB_PREFIX
 from bot.channels.waiting import Waiting, waiting_conversations
 from bot.settings import Settings
@@ -187,7 +188,7 @@ class RestChannel(RestInput):
                 await on_new_message(
                     UserMessage(
                         message.text,
-                        collector,
+                        with_reminder(collector, message.text, metadata.get("language")),
                         sender,
                         input_channel=self.name(),
                         metadata=metadata,

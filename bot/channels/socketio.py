@@ -40,6 +40,7 @@ from socketio import AsyncServer
 
 from bot.channels.hygiene import EMPTY_MESSAGE_REPLY, clean_metadata, clean_text
 from bot.channels.presence import Presence, client_manager, presence
+from bot.channels.reminders import with_reminder
 from bot.channels.session_token import SessionTokens
 from bot.language import detect_language
 from bot.settings import Settings
@@ -324,7 +325,8 @@ class SecureSocketIOInput(InputChannel):
             if message.truncated:
                 metadata["truncated"] = True
             language = await self._turn_language(conversation_id, message.text, metadata)
-            output = SocketOutput(sio, self.bot_message_evt, self.language_of)
+            output = with_reminder(SocketOutput(sio, self.bot_message_evt, self.language_of),
+                                   message.text, language)
             if not message.text:  # nothing to understand (rasa-webchat's empty start payload)
                 await output.send_response(conversation_id, {
                     "text": EMPTY_MESSAGE_REPLY[language], "language": language})

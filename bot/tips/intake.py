@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.tips.crypto import TipCipher
 from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TOTAL_BYTES, TipDraft, cap_text
+from bot.tips.pii import mask_personnummer
 from bot.tips.settings import TipSettings
 from bot.tips.store import SubmitResult, submit
 from bot.tips.uploads import PictureStaging
@@ -56,7 +57,24 @@ QUESTION_RESPONSES = {
     "out_of_scope": "utter_tip_out_of_scope",
     "greet": "utter_tip_greet",
     "thank": "utter_tip_thank",
+    "tip_question": "utter_tip_about",
 }
+TIP_QUESTION = "tip_question"
+# Questions about the tip itself, recognised from the words whatever the classifier says:
+# "vad händer med mitt tips?", "är jag anonym?", "will I get an answer?", "vem läser det här?"
+_TIP_QUESTION = re.compile(
+    r"^(?:(?:och|and|men|but|hej|hi|en fraga|a question|fraga|question)\s+)*(?:"
+    r"vad hander (?:sen|sedan|med (?:mitt|tipset|det)|nu)|vad gor (?:ni|polisen) med|"
+    r"vem (?:laser|ser|far se|far lasa|tar emot)|vilka (?:laser|ser)|"
+    r"ar jag anonym|blir jag anonym|kan jag vara anonym|ar (?:det|tipset) anonymt|"
+    r"far jag (?:nagot )?(?:svar|aterkoppling|veta)|kommer (?:ni|polisen|jag) (?:att )?"
+    r"(?:hora av|svara|hora nagot|fa)|hor ni av er|"
+    r"what happens (?:to|with|next|now)|what do you do with|what will (?:you|the police) do|"
+    r"who (?:reads|sees|will read|will see|gets)|am i anonymous|will i be anonymous|"
+    r"is (?:it|this|my tip) anonymous|can i (?:stay|be) anonymous|"
+    r"will i (?:get|hear|receive)|do i get (?:an? )?(?:answer|reply|feedback)|"
+    r"will (?:you|the police|someone) (?:contact|call|answer|reply)|"
+    r"will anyone (?:contact|call|answer|reply))")
 SMALL_TALK = frozenset({"greet", "thank"})
 # Small talk counts only when it is all the message says: "every Saturday morning" may look
 # like a greeting to the classifier, but it is an answer.
@@ -166,6 +184,25 @@ def is_interjection(intent: str | None, confidence: float, text: str | None,
     return confidence >= QUESTION_CONFIDENCE or words.endswith("?")
 
 
+_SEND_THE_TIP = re.compile(
+    r"^(?:(?:ja|yes|ok|okej|nu|now|jag vill|i want to|can i|kan jag)\s+)*"
+    r"(?:skicka|skicka in|send|submit|fortsatt med|continue|finish|slutfor|avsluta)\s+"
+    r"(?:mitt|tipset|the|my)\s*(?:tips|tipset|tip)?(?:\s+(?:nu|now|tack|please))*$")
+
+
+def names_the_tip_to_send(text: str) -> bool:
+    """"skicka tipset", "send my tip", "fortsätt med tipset": the citizen wants the tip
+    they are writing (or kept during a handover) back, to send it."""
+    return bool(_SEND_THE_TIP.match(fold(text)))
+
+
+def asks_about_the_tip(text: str | None) -> bool:
+    """Whether `text` is a question about the tip itself ("vad händer med mitt tips?",
+    "är jag anonym?", "will I get an answer?"), from its words alone: such a question is
+    answered and never stored as an answer, whatever the classifier made of it."""
+    return bool(_TIP_QUESTION.match(fold(text or "")))
+
+
 def _answers(requested_slot: str, text: str) -> bool:
     """Whether `text` is a typed answer to a choice the form asks ("someone told me")."""
     if requested_slot == "tip_how_known":
@@ -176,9 +213,10 @@ def _answers(requested_slot: str, text: str) -> bool:
 
 
 def answer(text: object) -> tuple[str | None, bool]:
-    """A free-text answer cleaned and capped: (text or None when empty, whether capped)."""
+    """A free-text answer cleaned, capped and with any personnummer masked (a tip never
+    stores one): (text or None when empty, whether capped)."""
     value, capped = cap_text(text if isinstance(text, str) else None)
-    return (value or None), capped
+    return (mask_personnummer(value) or None), capped
 
 
 def summary(values: Mapping[str, object], language: str,
@@ -207,6 +245,11 @@ def summary(values: Mapping[str, object], language: str,
     buttons = [{"title": title, "payload": payload} for title, payload in _BUTTONS[language]
                if pictures is not None or payload != "/tip_change_pictures"]
     return "\n".join(lines), buttons
+
+
+def has_draft(values: Mapping[str, object]) -> bool:
+    """Whether a tip is being written (something answered and not yet sent or thrown away)."""
+    return any(values.get(name) not in (None, "") for name in ("tip_what", "tip_when"))
 
 
 def draft_from(values: Mapping[str, object], channel: str, language: str,
@@ -256,3 +299,249 @@ class TipIntake:
 def key_file(root: Path) -> Path:
     """Where a generated tip key is kept (shared by every process of one installation)."""
     return TipSettings.from_env({}, root=root).key_file
+
+
+# --- Reading typed replies -------------------------------------------------------------------
+# Citizens type instead of pressing buttons. What happens to a tip (sent, thrown away,
+# corrected) is decided here, in plain Python, from the words themselves; the classifier's
+# intent only helps where the words say nothing.
+
+SEND, CANCEL, ANONYMOUS, CHANGE, CORRECT, UNCLEAR = (
+    "send", "cancel", "anonymous", "change", "correct", "unclear")
+YES, NO = "yes", "no"
+_FOLD = str.maketrans("åäöéèüÅÄÖÉÈÜ", "aaoeeuAAOEEU")
+
+
+def fold(text: str) -> str:
+    """Lower case, without diacritics, punctuation as spaces: "Skicka tipset!" → "skicka
+    tipset" (for matching only; values keep the citizen's own spelling)."""
+    folded = text.translate(_FOLD).lower().replace("’", "'")
+    return " ".join(re.sub(r"[^\w@'+]+", " ", folded).split())
+
+
+def _near(word: str, target: str) -> bool:
+    """`word` is `target` with at most one typo (a letter added, missing, changed or two
+    neighbours swapped); short words must match exactly."""
+    if word == target:
+        return True
+    if len(target) < 4 or abs(len(word) - len(target)) > 1:
+        return False
+    if len(word) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and word[diff[0]] == target[diff[1]]
+                                  and word[diff[1]] == target[diff[0]])
+    short, long_ = sorted((word, target), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _has_word(words: list[str], targets: tuple[str, ...]) -> bool:
+    return any(_near(w, t) for w in words for t in targets)
+
+
+_SEND_WORDS = ("skicka", "skickar", "skicke", "send", "sand", "submit", "skicka in")
+_SEND_PHRASES = re.compile(
+    r"^(ja|jo|japp|jepp|jadå|jada|yes|yeah|yep|yup|ok|okej|okay|okey|kor|go|go ahead|"
+    r"ok go ahead|ja kor|absolut|sure|stammer|det stammer|ja det stammer|korrekt|allt stammer|"
+    r"ratt|det ar ratt|that's right|thats right|looks good|all good|fine|perfect|perfekt|"
+    r"ja tack|yes please|gor det|do it)( (tack|please|thanks|det|it|now|nu))*$")
+_NEGATION = ("inte", "ej", "icke", "not", "dont", "don't", "do not", "never", "aldrig")
+_CANCEL_WORDS = ("avbryt", "avbryta", "avbryter", "kasta", "radera", "cancel", "abort",
+                 "delete", "discard", "stopp", "stop", "sluta", "quit")
+_CANCEL_PHRASES = re.compile(
+    r"\b(ta bort (allt|tipset|det)|glom (det|tipset)|strunta i (det|tipset)|throw (it )?away|"
+    r"forget (it|the tip)|never mind|nevermind|skicka inte|don'?t send|do not send|"
+    r"jag angrar mig|i changed my mind|vill inte skicka|want to stop|vill sluta)\b")
+_ANONYMOUS_WORDS = re.compile(r"\banonym\w*|\banonymous\w*|\bwithout (my )?(name|contact)"
+                              r"|\butan (mina )?(kontakt\w*|namn|uppgifter)")
+_CHANGE_WORDS = re.compile(r"\b(andra|andras|byt|byta|ratta|ratt till|change|correct|fix|edit|"
+                           r"update|fel|wrong|mistake)\b")
+_NO_ONLY = re.compile(r"^(nej|no|nope|nah|nej det stammer inte|no that's wrong|inte riktigt)$")
+_YES_ONLY = re.compile(r"^(ja|jo|japp|jepp|jadå|jada|yes|yeah|yep|yup|ok|okej|okay|sure|absolut|"
+                       r"ja tack|ja kasta|ja kasta det|ja kasta tipset|ja radera|ja ta bort|"
+                       r"kasta|kasta det|kasta tipset|radera|radera det|ta bort det|"
+                       r"yes throw it away|throw it away|yes delete|delete it|yes please|"
+                       r"ja avbryt|avbryt|cancel|yes cancel)( (det|it|tack|please))*$")
+_NO_REPLY = re.compile(r"^(nej|no|nope|nah|behall|behall det|behall tipset|keep|keep it|"
+                       r"keep the tip|nej tack|no thanks|nej behall|nej fortsatt|fortsatt|"
+                       r"continue|go on|nej jag vill fortsatta|no keep it|no continue)"
+                       r"( (det|it|tack|thanks|please|tipset|the tip))*$")
+
+# Which answer a correction is about: the field's own name first, then words typical of the
+# value (a weekday is a "when", "at the" a "where").
+_FIELD_NAMES = (
+    ("tip_when", r"\b(nar|tiden|tidpunkt\w*|datum\w*|dagen|klockslag\w*|when|time|date|day)\b"),
+    ("tip_where", r"\b(platsen|plats|stallet|stalle|adress\w*|gatan|where|place|location|"
+                  r"address|street|spot)\b"),
+    ("tip_how_known", r"\b(hur jag vet|hur du vet|how i know|how you know)\b"),
+    ("tip_contact", r"\b(kontakt\w*|numret|nummer|telefon\w*|mejl\w*|mail\w*|e post|"
+                    r"contact|number|phone|email)\b"),
+    ("tip_what", r"\b(vad som hande|beskrivning\w*|what happened|description|"
+                 r"det handlar om|it is about|it's about)\b"),
+)
+_WEEKDAYS = (r"mandag\w*|tisdag\w*|onsdag\w*|torsdag\w*|fredag\w*|lordag\w*|sondag\w*|"
+             r"monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+_FIELD_VALUES = (
+    ("tip_when", rf"\b({_WEEKDAYS}|igar\w*|idag|i dag|forrgar|i morse|ikvall|i kvall|inatt|"
+                 r"i natt|kl|klockan|yesterday|today|tonight|last night|this morning|"
+                 r"o'clock|am|pm|januari|februari|mars|april|maj|juni|juli|augusti|september|"
+                 r"oktober|november|december|january|february|march|may|june|july|august|"
+                 r"october|veckan|week|manad\w*|month)\b|\b\d{1,2}[:.]\d{2}\b|"
+                 r"\b\d{1,2}/\d{1,2}\b"),
+    ("tip_where", r"\b(vid|utanfor|bakom|framfor|pa gatan|at the|outside|behind|in front of|"
+                  r"near|nara|parkering\w*|car park|parking)\b"),
+)
+_CLAUSE = re.compile(r"\s*(?:[,;]|\s-\s|\bmen\b|\butan\b|\bbut\b|\brather\b|\binstead\b)\s*",
+                     re.IGNORECASE)
+_LEAD_INS = re.compile(
+    r"^(?:(?:nej|no|nope|ja|yes|oj|oops|sorry|förlåt|forlat|ursäkta|ursakta|actually|"
+    r"egentligen|alltså|alltsa|well|och|and|jag menar|i mean|rättelse|rattelse|correction)"
+    r"\b[\s,.:!]*)+", re.IGNORECASE)
+_SUBJECT = re.compile(
+    r"^(?:(?:the\s+)?(?:place|location|address|time|date|day|contact|number|phone|email)|"
+    r"(?:platsen|stället|stallet|adressen|tiden|datumet|dagen|kontakten|numret|mejlen)|"
+    r"det|it|that|this)\s+(?:var|är|ar|was|is|were|hände|hande|happened)\s+",
+    re.IGNORECASE)
+_CHANGE_TO = re.compile(
+    r"\b(?:ändra|andra|byt|byta|rätta|ratta|change|correct|update|set)\b.*?\b(?:till|to)\s+"
+    r"(?P<value>.+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SummaryReply:
+    """What a typed reply to the summary asks for: `kind` is one of SEND, CANCEL, ANONYMOUS,
+    CHANGE (ask `field` again, or ask which when None), CORRECT (`field` becomes `value`)
+    or UNCLEAR."""
+
+    kind: str
+    field: str | None = None
+    value: str | None = None
+
+
+def _field_of(folded: str) -> str | None:
+    """The one answer `folded` talks about, None when none or several."""
+    named = {name for name, pattern in _FIELD_NAMES if re.search(pattern, folded)}
+    if len(named) == 1:
+        return named.pop()
+    if named:
+        return None
+    valued = {name for name, pattern in _FIELD_VALUES if re.search(pattern, folded)}
+    if contact_details(folded):
+        valued.add("tip_contact")
+    return valued.pop() if len(valued) == 1 else None
+
+
+def corrected_value(text: str) -> str | None:
+    """The new value in a correction: "nej det var i tisdags, inte igår" → "i tisdags";
+    "the place was the car park, not the bus stop" → "the car park"; "ändra platsen till
+    torget" → "torget". None when nothing is left."""
+    changed = _CHANGE_TO.search(text)
+    if changed:
+        return changed["value"].strip(" .,!") or None
+    for clause in _CLAUSE.split(text):
+        words = fold(clause).split()
+        if not words or _CHANGE_WORDS.search(" ".join(words)) or any(
+                w in _NEGATION or w in ("wasn't", "isn't", "wasnt", "isnt") for w in words):
+            continue
+        value = _SUBJECT.sub("", _LEAD_INS.sub("", clause.strip())).strip(" .,!?")
+        if value and fold(value) not in ("nej", "no", "ja", "yes"):
+            return value
+    return None
+
+
+def read_summary_reply(text: str) -> SummaryReply:
+    """A typed reply to the summary ("skicka", "nej det var i tisdags", "jag vill vara
+    anonym"), read from its words alone."""
+    folded = fold(text)
+    words = folded.split()
+    if not words:
+        return SummaryReply(UNCLEAR)
+    negated = any(w in _NEGATION for w in words)
+    if wants_to_cancel(text):
+        return SummaryReply(CANCEL)
+    if _ANONYMOUS_WORDS.search(folded) and not re.search(r"\b(inte|not)\s+(vara\s+|be\s+)?anonym",
+                                                         folded):
+        return SummaryReply(ANONYMOUS)
+    field = _field_of(folded)
+    if field is not None:
+        value = corrected_value(text)
+        return SummaryReply(CHANGE, field) if value is None else SummaryReply(CORRECT, field,
+                                                                              value)
+    if _CHANGE_WORDS.search(folded) or _NO_ONLY.match(folded):
+        return SummaryReply(CHANGE)
+    if _SEND_PHRASES.match(folded) or (_has_word(words, _SEND_WORDS) and not negated):
+        return SummaryReply(SEND)
+    return SummaryReply(UNCLEAR)
+
+
+def read_yes_no(text: str) -> str | None:
+    """YES or NO for a typed reply to "Vill du kasta tipset?", None when it says neither."""
+    folded = fold(text)
+    if _NO_REPLY.match(folded):
+        return NO
+    if _YES_ONLY.match(folded):
+        return YES
+    return None
+
+
+def wants_to_cancel(text: str) -> bool:
+    """Whether a message mid-form asks to stop ("avbryt", "glöm det", "cancel the tip"); the
+    form then asks before anything is thrown away."""
+    folded = fold(text)
+    words = folded.split()
+    if _CANCEL_PHRASES.search(folded) and len(words) <= 6:
+        return True
+    return len(words) <= 3 and _has_word(words, _CANCEL_WORDS) and not any(
+        w in _NEGATION for w in words)
+
+
+# --- Contact details -------------------------------------------------------------------------
+
+CONTACT_OK, CONTACT_BAD_PHONE, CONTACT_BAD_EMAIL, CONTACT_NONE = "ok", "bad_phone", "bad_email", \
+    "none"
+_EMAIL_SHAPE = re.compile(r"^[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}$")
+_EMAIL_LIKE = re.compile(r"[\w.+%-]*@[\w.-]*")
+_PHONE_LIKE = re.compile(r"(?<![\w@])\+?[\d(][\d ()./\-]{4,}\d")
+
+
+@dataclass(frozen=True)
+class ContactCheck:
+    """The contact details found in a message: `status` CONTACT_OK with `value` (what to
+    store), CONTACT_BAD_PHONE / CONTACT_BAD_EMAIL (it looks like one but is not well formed),
+    or CONTACT_NONE (no phone number or e-mail address in it)."""
+
+    status: str
+    value: str | None = None
+
+
+def _phone_ok(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    if candidate.strip().startswith("+") or digits.startswith("00"):
+        international = digits.removeprefix("00")
+        if international.startswith("46"):
+            national = international[2:].removeprefix("0")
+            return 7 <= len(national) <= 9 and not national.startswith("0")
+        return 8 <= len(international) <= 15
+    return digits.startswith("0") and not digits.startswith("00") and 8 <= len(digits) <= 10
+
+
+def contact_details(text: str) -> ContactCheck | None:
+    """Phone numbers (Swedish "070-123 45 67", "08-12 34 56", international "+46 70 123 45
+    67", "+44 20 7946 0958") and e-mail addresses in `text`, checked. None when the text
+    has neither nor anything that looks like one."""
+    found: list[str] = []
+    for candidate in _EMAIL_LIKE.findall(text):
+        if "@" in candidate and len(candidate) > 1:
+            if not _EMAIL_SHAPE.match(candidate.rstrip(".")):
+                return ContactCheck(CONTACT_BAD_EMAIL)
+            found.append(candidate.rstrip("."))
+    without_email = _EMAIL_LIKE.sub(" ", text)
+    for candidate in _PHONE_LIKE.findall(without_email):
+        if len(re.sub(r"\D", "", candidate)) < 5:
+            continue
+        if not _phone_ok(candidate):
+            return ContactCheck(CONTACT_BAD_PHONE)
+        found.append(" ".join(candidate.split()))
+    if not found:
+        return None
+    return ContactCheck(CONTACT_OK, ", ".join(found))

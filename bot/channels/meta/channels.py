@@ -72,6 +72,7 @@ from bot.channels.meta.outgoing import (
 from bot.channels.meta.parse import InboundEvent, Platform, language_from_locale, parse_webhook
 from bot.channels.meta.settings import MetaSettings
 from bot.channels.meta.signature import SIGNATURE_HEADER, answer_handshake, verify_signature
+from bot.channels.reminders import with_reminder
 from bot.tips.draft import Problem
 from bot.tips.uploads import PictureStaging
 
@@ -505,7 +506,7 @@ class MetaInput(InputChannel):
             await on_new_message(
                 UserMessage(
                     message.text,
-                    output,
+                    with_reminder(output, message.text, language),
                     conversation_id(self.platform, event.sender_id),
                     input_channel=self.name(),
                     message_id=event.message_id,
