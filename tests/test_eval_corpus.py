@@ -19,6 +19,9 @@ TRAINING = sorted([*(PROJECT_ROOT / "data" / "nlu").glob("*.yml"),
 # Short answers inside a script ("ja", "skicka", "avbryt") are the form's own vocabulary and
 # are trained on by design; every single message, and every longer turn, must be unseen.
 SHORT_ANSWER_WORDS = 3
+# Texts that were training examples before the corpus was written (see the file's header):
+# the only overlap allowed, and it can only shrink.
+OVERLAP_BEFORE_CORPUS = CORPUS / "overlap_before_corpus.txt"
 ANNOTATION = re.compile(r"\[([^\]]*)\]\s*(\([^)]*\)|\{[^}]*\})")
 
 
@@ -64,8 +67,13 @@ def test_every_expected_place_is_a_real_municipality(cases: list[Case]) -> None:
     assert not unknown
 
 
+def overlap_before_corpus() -> set[str]:
+    lines = OVERLAP_BEFORE_CORPUS.read_text("utf-8").splitlines()
+    return {line for line in lines if line and not line.startswith("#")}
+
+
 def test_no_corpus_text_is_trained_on(cases: list[Case]) -> None:
-    trained = trained_texts(TRAINING)
+    trained = trained_texts(TRAINING) - overlap_before_corpus()
     assert trained, "no training examples found"
     leaked = [(case_id, text) for case_id, text in held_out(cases) if words(text) in trained]
     assert not leaked, (f"{len(leaked)} corpus texts are training or holdout examples "
