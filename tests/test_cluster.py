@@ -56,18 +56,25 @@ def cluster(model_path: Path, redis_server: LocalRedis,
 class SwitchingChat:
     """A REST citizen whose every turn goes to the next Rasa server in turn."""
 
-    def __init__(self, servers: list[str], sender: str) -> None:
+    def __init__(self, servers: list[str], sender: str, rest_token: str) -> None:
         self.servers = servers
         self.sender = sender
+        self.rest_token = rest_token
         self.turns = 0
 
     def say(self, text: str) -> str:
         server = self.servers[self.turns % len(self.servers)]
         self.turns += 1
         reply = requests.post(f"{server}/webhooks/rest/webhook", timeout=60,
-                              json={"sender": self.sender, "message": text})
+                              json={"sender": self.sender, "message": text},
+                              headers=_rest_auth(self.rest_token))
         assert reply.status_code == 200, reply.text
         return "\n".join(m.get("text", "") for m in reply.json())
+
+
+def _rest_auth(token: str) -> dict[str, str]:
+    """The REST channel is for integrations only: it wants the stack's token."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _rasa(cluster: Cluster, number: int) -> str:
@@ -95,8 +102,8 @@ def test_two_interleaved_tips_switching_servers_are_each_stored_once(
         cluster: Cluster) -> None:
     before = _count(cluster, "tips")
     servers = [_rasa(cluster, 1), _rasa(cluster, 2)]
-    first = SwitchingChat(servers, "cluster-a")
-    second = SwitchingChat(servers[::-1], "cluster-b")
+    first = SwitchingChat(servers, "cluster-a", cluster.env["REST_TOKEN"])
+    second = SwitchingChat(servers[::-1], "cluster-b", cluster.env["REST_TOKEN"])
     script = [("hej", None), ("jag vill tipsa polisen", "Vad vill du tipsa om?"),
               ("Det langas narkotika vid skolan på kvällarna", "När hände det?"),
               ("varje fredag kväll", "Var hände det?"),
@@ -113,8 +120,9 @@ def test_two_interleaved_tips_switching_servers_are_each_stored_once(
 
 
 def test_the_balancer_spreads_requests_over_both_servers(cluster: Cluster) -> None:
+    auth = _rest_auth(cluster.env["REST_TOKEN"])
     served = {requests.post(f"{cluster.settings.rasa_url}/webhooks/rest/webhook", timeout=60,
-                            json={"sender": "cluster-spread", "message": "hej"}
+                            json={"sender": "cluster-spread", "message": "hej"}, headers=auth
                             ).headers.get("X-Served-By") for _ in range(4)}
     assert served == {"rasa-1", "rasa-2"}
 
@@ -135,13 +143,14 @@ def test_a_push_through_one_server_reaches_a_window_on_the_other(cluster: Cluste
     assert relayed.status_code == 200, relayed.text
     reply = client.replies.get(timeout=15)
     client.close()
-    assert reply["text"].endswith("Hej!") and reply["custom"] == {"agent": True}
+    assert reply["text"].endswith("Hej!") and reply["metadata"]["agent"] is True
 
 
 def test_a_message_pushed_to_a_rest_citizen_on_one_server_is_shown_by_the_other(
         cluster: Cluster) -> None:
     sender = "cluster-rest-waiting"
-    assert requests.post(f"{_rasa(cluster, 1)}/webhooks/rest/webhook", timeout=60,
+    auth = _rest_auth(cluster.env["REST_TOKEN"])
+    assert requests.post(f"{_rasa(cluster, 1)}/webhooks/rest/webhook", timeout=60, headers=auth,
                          json={"sender": sender, "message": "hej"}).status_code == 200
     params = {"token": cluster.env["RASA_TOKEN"], "output_channel": "rest"}
     base = f"{_rasa(cluster, 2)}/conversations/{sender}"
@@ -150,5 +159,5 @@ def test_a_message_pushed_to_a_rest_citizen_on_one_server_is_shown_by_the_other(
     assert requests.post(f"{base}/execute", params=params, timeout=30,
                          json={"name": "action_relay_agent_message"}).ok
     answer = requests.post(f"{_rasa(cluster, 1)}/webhooks/rest/webhook", timeout=60,
-                           json={"sender": sender, "message": "tack"}).json()
+                           headers=auth, json={"sender": sender, "message": "tack"}).json()
     assert answer[0]["text"].endswith("Vi ringer dig."), answer
