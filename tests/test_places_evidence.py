@@ -107,6 +107,8 @@ def test_the_everyday_word_list_is_built_from_word_frequencies(tmp_path: Path) -
         ("Kungsholmen", "Stockholm", "Kungsholmen"),
         ("what is the promise in Rosengard, Malmo", "Malmö", "Rosengård"),
         ("vad lovar polisen i Flogsta", "Uppsala", "Flogsta"),  # SCB RegSO, base form
+        ("otryggt vid resecentrum i Uppsala", "Uppsala", "Resecentrum"),  # a promise's area
+        ("Stadskärnan i Halmstad", "Halmstad", "Stadskärnan"),
     ],
 )
 def test_neighbourhoods_resolve_to_their_municipality_and_district(
