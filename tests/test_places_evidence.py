@@ -51,6 +51,8 @@ def _where(resolution: Resolution) -> tuple[str, str | None]:
         "någon dumpar sopor i skogen",
         "det är otryggt på söder",
         "vi gick till hamnen",
+        "Hej. Tannefors är fint",  # a capital after a full stop is sentence case
+        "SÄLEN PÅ SKANSEN",  # a message in capitals says nothing by its capitals
     ],
 )
 def test_an_everyday_word_that_is_also_a_place_name_is_no_place(
@@ -62,6 +64,13 @@ def test_an_everyday_word_that_is_also_a_place_name_is_no_place(
 @pytest.mark.parametrize("text", ["Bara", "i Bara", "Bara kommun", "Vad har polisen lovat i Bara?"])
 def test_bara_is_a_place_when_it_is_the_answer_or_asked_about(index: PlaceIndex, text: str) -> None:
     assert _where(index.resolve(text))[0] == "Svedala"
+
+
+def test_a_neighbourhood_capitalised_inside_a_sentence_or_after_a_preposition_is_a_place(
+    index: PlaceIndex,
+) -> None:
+    assert _where(index.resolve("Hej, Tannefors är fint")) == ("Linköping", "Tannefors")
+    assert _where(index.resolve("SKOLAN I TANNEFORS ÄR STÖKIG")) == ("Linköping", "Tannefors")
 
 
 def test_the_committed_everyday_words_hold_words_not_well_known_names() -> None:
