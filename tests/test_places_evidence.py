@@ -79,6 +79,13 @@ def test_the_committed_everyday_words_hold_words_not_well_known_names() -> None:
     assert not {"göteborg", "malmö", "rinkeby", "tensta", "gottsunda"} & words
 
 
+def test_every_committed_everyday_word_still_meets_a_place_name() -> None:
+    """A stale list (places changed, words not rebuilt) shows up as words that meet nothing."""
+    bare = PlaceIndex.load(DATA, everyday_words=False)
+    words = (DATA / "everyday_words.txt").read_text(encoding="utf-8").split()
+    assert [w for w in words if not bare.meets_place_name(w)] == []
+
+
 def test_the_everyday_word_list_is_built_from_word_frequencies(tmp_path: Path) -> None:
     """A fake wordfreq wheel with a handful of words gives exactly the colliding ones."""
     out = tmp_path / "places"
