@@ -640,9 +640,9 @@ class PlaceIndex:
             return entries, raw
         if raw.endswith("s") and len(raw) > 3:
             # "orsas" is Orsa's, not Örsås: a genitive spelt exactly beats a folded namesake.
-            stem = self._lookup(folded[:-1], raw[:-1])
-            if any(e.raw == raw[:-1] for e in stem):
-                return stem, raw[:-1]
+            genitive = self._lookup(folded[:-1], raw[:-1])
+            if any(e.raw == raw[:-1] for e in genitive):
+                return genitive, raw[:-1]
         if entries:
             return entries, raw
         if raw.endswith("s") and len(raw) > 3:
