@@ -216,13 +216,28 @@ def regso_parts(name: str) -> list[str]:
     return found
 
 
+def _promise_areas(text: str) -> list[str]:
+    """The place names in a promise's area ("Möllevången och Rådmansvången", "Biskopsgården
+    (Hisingen)", "Rosengård söder om Amiralsgatan")."""
+    text = re.sub(r"\(.*?\)", " ", text)
+    text = re.split(r"\s(?:söder|norr|öster|väster) om\s", text)[0]
+    return [" ".join(p.split()) for p in re.split(r"\s+och\s+|,", text) if p.strip()]
+
+
 class _Districts:
     """Districts by (folded name, municipality): the first source to name one wins, a later
     one may only add the larger area it belongs to."""
 
     def __init__(self, kommuner: list[dict[str, str]], post_towns: set[tuple[str, str]]) -> None:
         self.codes = {r["kommunkod"] for r in kommuner}
-        self.own_name = {r["kommunkod"]: _fold(r["kommun"]) for r in kommuner}
+        # A municipality's own names ("Vingåker", "Vingåkers" from "Vingåkers kommun").
+        self.own_names = {
+            r["kommunkod"]: {
+                _fold(r["kommun"]),
+                _fold(r["kommun_fullnamn"].removesuffix(" kommun").removeprefix("Region ")),
+            }
+            for r in kommuner
+        }
         # (folded post town, municipality): a neighbourhood of the same name adds nothing.
         self.post_towns = {(_fold(town), code) for town, code in post_towns}
         # A part that is a municipality's name is that municipality, not a district of it.
@@ -245,7 +260,9 @@ class _Districts:
                 name.casefold() in _NOT_A_NAME
                 or not name[0].isupper()  # "Västra fältet" -> "fältet" is no name
                 or key in self.post_towns
-                or key[0].startswith(self.own_name[code] + " ")  # "Orsa centrala"
+                # "Orsa centrala", "Vingåkers norra tätort", "Centrala Oxelösund"
+                or any(key[0].startswith(own + " ") for own in self.own_names[code])
+                or _fold(base_name(name)) in self.own_names[code]
             )
         ):
             return
@@ -282,8 +299,9 @@ def _districts(
 
     ``tier`` "core": the Stockholm list, the hand-made aliases, the police's listed areas and
     their sub-areas - names that mean a place on their own. "neighbourhood": the cities' own
-    district lists and SCB's RegSO names - many are also everyday words, so the index asks
-    for place evidence around them.
+    district lists, SCB's RegSO names and the areas of published promises ("Resecentrum",
+    last, so a name already listed keeps its source) - many are also everyday words, so the
+    index asks for place evidence around them.
     """
     districts = _Districts(kommuner, post_towns)
     for r in _read(src / "stockholm_stadsdelar.csv"):
@@ -312,6 +330,10 @@ def _districts(
         source = f'{REGSO_SOURCE}, "{" ".join(r["regso_namn"].split())}" ({r["regso_kod"]})'
         for part in regso_parts(r["regso_namn"]):
             districts.add(part, r["kommunkod"], "", "neighbourhood", source)
+    for r in _read(src / "promises_more.csv"):
+        for part in _promise_areas(r["omrade"]):
+            districts.add(part, r["kommunkod"], "", "neighbourhood",
+                          f"area of a published promise: {r['kalla']}")
     return districts.sorted_rows()
 
 

@@ -72,7 +72,7 @@ def frequent_words(wheel: Path) -> Iterable[str]:
 def build(wheel: Path, out: Path) -> int:
     """Write the everyday words that meet a place name in ``out``; return how many."""
     index = PlaceIndex.load(out, everyday_words=False)
-    typed = set()
+    typed: set[str] = set()
     for word in frequent_words(wheel):
         if word.isalpha() and word == word.lower():
             typed.update((word, _fold(word)))  # also as typed without diacritics ("halla")

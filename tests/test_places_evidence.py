@@ -51,6 +51,8 @@ def _where(resolution: Resolution) -> tuple[str, str | None]:
         "någon dumpar sopor i skogen",
         "det är otryggt på söder",
         "vi gick till hamnen",
+        "Hej. Tannefors är fint",  # a capital after a full stop is sentence case
+        "SÄLEN PÅ SKANSEN",  # a message in capitals says nothing by its capitals
     ],
 )
 def test_an_everyday_word_that_is_also_a_place_name_is_no_place(
@@ -64,10 +66,24 @@ def test_bara_is_a_place_when_it_is_the_answer_or_asked_about(index: PlaceIndex,
     assert _where(index.resolve(text))[0] == "Svedala"
 
 
+def test_a_neighbourhood_capitalised_inside_a_sentence_or_after_a_preposition_is_a_place(
+    index: PlaceIndex,
+) -> None:
+    assert _where(index.resolve("Hej, Tannefors är fint")) == ("Linköping", "Tannefors")
+    assert _where(index.resolve("SKOLAN I TANNEFORS ÄR STÖKIG")) == ("Linköping", "Tannefors")
+
+
 def test_the_committed_everyday_words_hold_words_not_well_known_names() -> None:
     words = set((DATA / "everyday_words.txt").read_text(encoding="utf-8").split())
     assert {"sälen", "första", "forsta", "bara", "halla"} <= words
     assert not {"göteborg", "malmö", "rinkeby", "tensta", "gottsunda"} & words
+
+
+def test_every_committed_everyday_word_still_meets_a_place_name() -> None:
+    """A stale list (places changed, words not rebuilt) shows up as words that meet nothing."""
+    bare = PlaceIndex.load(DATA, everyday_words=False)
+    words = (DATA / "everyday_words.txt").read_text(encoding="utf-8").split()
+    assert [w for w in words if not bare.meets_place_name(w)] == []
 
 
 def test_the_everyday_word_list_is_built_from_word_frequencies(tmp_path: Path) -> None:
@@ -107,6 +123,8 @@ def test_the_everyday_word_list_is_built_from_word_frequencies(tmp_path: Path) -
         ("Kungsholmen", "Stockholm", "Kungsholmen"),
         ("what is the promise in Rosengard, Malmo", "Malmö", "Rosengård"),
         ("vad lovar polisen i Flogsta", "Uppsala", "Flogsta"),  # SCB RegSO, base form
+        ("otryggt vid resecentrum i Uppsala", "Uppsala", "Resecentrum"),  # a promise's area
+        ("Stadskärnan i Halmstad", "Halmstad", "Stadskärnan"),
     ],
 )
 def test_neighbourhoods_resolve_to_their_municipality_and_district(
