@@ -215,9 +215,11 @@ class ValidateTipForm(FormValidationAction):
         if name in _TO_RULES:
             return [ActionExecutionRejected(self.form_name())]
         typed = not text.startswith("/")
-        if typed and detect_emergency(text):
-            # Second layer behind the NLU net: whatever the classifier said, an emergency is
-            # answered with 112 and never stored as an answer; the draft waits.
+        if typed and (detect_emergency(text) or (
+                requested == "tip_when" and intake.happening_now(text))):
+            # Second layer behind the NLU net: whatever the classifier said, an emergency (or
+            # "when?" answered with "right now") is answered with 112 and never stored as an
+            # answer; the draft waits.
             for response in ("utter_emergency", "utter_tip_waits"):
                 dispatcher.utter_message(**render(domain, response, language))
             return _ask_again(requested)

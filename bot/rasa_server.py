@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from bot import rasa_fixes
 from bot.settings import Settings
+from bot.tips.pii import install_log_masking
 
 
 def main() -> None:
+    install_log_masking()
     rasa_fixes.apply(Settings.from_env().rasa_concurrent_messages)
     from rasa.__main__ import main as rasa_main
 

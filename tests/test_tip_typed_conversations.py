@@ -188,7 +188,7 @@ def test_an_ongoing_break_in_as_the_when_answer_gets_112_and_is_not_stored(
     chat.say("hej")
     chat.say("jag vill tipsa polisen")
     chat.say("Grannarna har haft inbrott flera gånger")
-    messages = chat.send("just nu! någon bryter sig in hos grannen")
+    messages = chat.send("just nu bryter någon sig in hos grannen")
     assert messages[0]["text"].startswith("Ring 112")
     assert "När hände det?" in " ".join(m.get("text", "") for m in messages)
     chat.say("förra veckan")

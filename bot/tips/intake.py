@@ -196,6 +196,18 @@ def names_the_tip_to_send(text: str) -> bool:
     return bool(_SEND_THE_TIP.match(fold(text)))
 
 
+_HAPPENING_NOW = re.compile(
+    r"\b(just nu|pagar\w*|haller pa att|i detta nu|i denna stund|right now|happening now|"
+    r"is happening|as we speak|at this moment|going on now|still going on|ongoing)\b|"
+    r"^(nu|now)\b(?!\s+(i|pa|in|on|this|den|det|och|and|then|da)\b)")
+
+
+def happening_now(text: str) -> bool:
+    """Whether an answer to "when did it happen?" says it is happening now ("just nu",
+    "pågår", "right now"): then it is for 112, not a tip, whatever else it says."""
+    return bool(_HAPPENING_NOW.search(fold(text)))
+
+
 def asks_about_the_tip(text: str | None) -> bool:
     """Whether `text` is a question about the tip itself ("vad händer med mitt tips?",
     "är jag anonym?", "will I get an answer?"), from its words alone: such a question is
