@@ -212,9 +212,13 @@ class ValidateTipForm(FormValidationAction):
         language = current_language(tracker)
         if not requested or _returning_after_rule(tracker):
             return None
+        typed = not text.startswith("/")
+        if (typed and name == "request_human" and requested in _TYPED_ANSWERS
+                and not intake.asks_for_a_person(text)):
+            # The classifier heard a request for a person in an answer that names none.
+            return await self._typed_answer(requested, text, dispatcher, tracker, domain)
         if name in _TO_RULES:
             return [ActionExecutionRejected(self.form_name())]
-        typed = not text.startswith("/")
         if typed and (detect_emergency(text) or (
                 requested == "tip_when" and intake.happening_now(text))):
             # Second layer behind the NLU net: whatever the classifier said, an emergency (or
@@ -250,11 +254,16 @@ class ValidateTipForm(FormValidationAction):
         if typed and name == "cancel" and requested in _TYPED_ANSWERS:
             # The classifier's "cancel" kept the text from the slot ("at the bus stop"), but
             # the words are no request to stop: they are the answer.
-            validate = getattr(self, f"validate_{requested}")
-            result = await utils.call_potential_coroutine(
-                validate(text, dispatcher, tracker, domain))
-            return [SlotSet(slot, value) for slot, value in result.items()]
+            return await self._typed_answer(requested, text, dispatcher, tracker, domain)
         return None
+
+    async def _typed_answer(self, requested: str, text: str, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """`text` validated as the answer to `requested` (the slot mapping left it out
+        because of the classifier's intent)."""
+        validate = getattr(self, f"validate_{requested}")
+        result = await utils.call_potential_coroutine(validate(text, dispatcher, tracker, domain))
+        return [SlotSet(slot, value) for slot, value in result.items()]
 
     async def _discard_or_keep(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict, intent: str | None,

@@ -96,3 +96,8 @@ def test_a_person_asked_for_mid_tip_is_left_to_the_rules() -> None:
     assert events == [{"event": "action_execution_rejected", "name": "tip_form",
                        "policy": None, "confidence": None, "timestamp": None}]
     assert said == []
+
+
+def test_an_answer_the_classifier_took_for_a_request_for_a_person_is_kept() -> None:
+    events, _ = _run("tip_where", "vid kiosken bakom stationen", intent="request_human")
+    assert _slots(events)["tip_where"] == "vid kiosken bakom stationen"

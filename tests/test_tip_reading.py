@@ -175,3 +175,13 @@ def test_a_message_without_a_personnummer_keeps_its_output_channel() -> None:
 ])
 def test_when_answered_with_right_now_is_happening_now(text: str, now: bool) -> None:
     assert intake.happening_now(text) is now
+
+
+@pytest.mark.parametrize(("text", "person"), [
+    ("jag vill prata med en människa", True), ("kan jag få prata med en handläggare", True),
+    ("talk to a person", True), ("agent", True), ("koppla mig till någon", True),
+    ("kan jag få prata med en polis här i chatten", True),
+    ("vid kiosken bakom stationen", False), ("varje fredag kväll", False),
+])
+def test_a_request_for_a_person_names_one(text: str, person: bool) -> None:
+    assert intake.asks_for_a_person(text) is person
