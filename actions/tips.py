@@ -31,8 +31,10 @@ REQUESTED_SLOT = "requested_slot"
 # "Vill du kasta tipset?": while the form asks this, `tip_discard` holds the step to go back
 # to when the citizen keeps the tip.
 DISCARD_SLOT = "tip_discard"
-# Intents the form leaves to the rules: 112 at once, a person, a callback out of hours.
-_TO_RULES = frozenset({"emergency", "request_human", "callback_request", "bot_challenge"})
+# Intents the form leaves to the rules: 112 at once (also self-harm and other languages,
+# which the emergency net in many languages answers), a person, a callback out of hours.
+_TO_RULES = frozenset({"emergency", "emergency_self_harm", "other_language", "request_human",
+                       "callback_request", "bot_challenge"})
 # Steps whose typed answer the form reads itself when the classifier took it for "cancel".
 _TYPED_ANSWERS = frozenset({"tip_what", "tip_when", "tip_where", "tip_how_known",
                             "tip_contact"})
