@@ -184,11 +184,11 @@ class ValidateTipForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        """Before the answers are read, in this order: an emergency (112, nothing stored),
-        "Vill du kasta tipset?" and its answer, a request to stop, pictures that arrived
-        while the form asks something else, the summary read as typed, contact details
-        typed at the choice, and questions asked in the middle (answered, then the form
-        asks again)."""
+        """Before the answers are read, in this order: what the rules answer (112, a person,
+        a callback), an emergency the classifier missed (112, nothing stored), "Vill du kasta
+        tipset?" and its answer, a request to stop, pictures that arrived while the form
+        asks something else, contact details typed at the choice, questions asked in the
+        middle (answered, then the form asks again), and the summary read as typed."""
         events = await self._before_answers(dispatcher, tracker, domain)
         if events is None:
             return list(await super().run(dispatcher, tracker, domain))
@@ -215,11 +215,7 @@ class ValidateTipForm(FormValidationAction):
         if not requested or _returning_after_rule(tracker):
             return None
         typed = not text.startswith("/")
-        if (typed and name == "request_human" and requested in _TYPED_ANSWERS
-                and not intake.asks_for_a_person(text)):
-            # The classifier heard a request for a person in an answer that names none.
-            return await self._typed_answer(requested, text, dispatcher, tracker, domain)
-        if name in _TO_RULES:
+        if name in _TO_RULES and name != "request_human":
             return [ActionExecutionRejected(self.form_name())]
         if typed and (detect_emergency(text) or (
                 requested == "tip_when" and intake.happening_now(text))):
@@ -229,6 +225,11 @@ class ValidateTipForm(FormValidationAction):
             for response in ("utter_emergency", "utter_tip_waits"):
                 dispatcher.utter_message(**render(domain, response, language))
             return _ask_again(requested)
+        if name == "request_human":
+            if typed and requested in _TYPED_ANSWERS and not intake.asks_for_a_person(text):
+                # The classifier heard a request for a person in an answer that names none.
+                return await self._typed_answer(requested, text, dispatcher, tracker, domain)
+            return [ActionExecutionRejected(self.form_name())]
         if requested == DISCARD_SLOT:
             return await self._discard_or_keep(dispatcher, tracker, domain, name, text)
         if _asks_to_cancel(name, text, requested):

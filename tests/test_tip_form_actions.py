@@ -101,3 +101,9 @@ def test_a_person_asked_for_mid_tip_is_left_to_the_rules() -> None:
 def test_an_answer_the_classifier_took_for_a_request_for_a_person_is_kept() -> None:
     events, _ = _run("tip_where", "vid kiosken bakom stationen", intent="request_human")
     assert _slots(events)["tip_where"] == "vid kiosken bakom stationen"
+
+
+def test_right_now_as_the_when_answer_gets_112_even_as_a_request_for_a_person() -> None:
+    events, said = _run("tip_when", "just nu, de håller på", intent="request_human")
+    assert said[0].startswith("Ring 112")
+    assert _slots(events) == {"tip_when": None, "requested_slot": "tip_when"}
