@@ -31,8 +31,10 @@ REQUESTED_SLOT = "requested_slot"
 # "Vill du kasta tipset?": while the form asks this, `tip_discard` holds the step to go back
 # to when the citizen keeps the tip.
 DISCARD_SLOT = "tip_discard"
-# Intents the form leaves to the rules: 112 at once, a person, a callback out of hours.
-_TO_RULES = frozenset({"emergency", "request_human", "callback_request", "bot_challenge"})
+# Intents the form leaves to the rules: 112 at once (also self-harm and other languages,
+# which the emergency net in many languages answers), a person, a callback out of hours.
+_TO_RULES = frozenset({"emergency", "emergency_self_harm", "other_language", "request_human",
+                       "callback_request", "bot_challenge"})
 # Steps whose typed answer the form reads itself when the classifier took it for "cancel".
 _TYPED_ANSWERS = frozenset({"tip_what", "tip_when", "tip_where", "tip_how_known",
                             "tip_contact"})
@@ -182,11 +184,11 @@ class ValidateTipForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        """Before the answers are read, in this order: an emergency (112, nothing stored),
-        "Vill du kasta tipset?" and its answer, a request to stop, pictures that arrived
-        while the form asks something else, the summary read as typed, contact details
-        typed at the choice, and questions asked in the middle (answered, then the form
-        asks again)."""
+        """Before the answers are read, in this order: what the rules answer (112, a person,
+        a callback), an emergency the classifier missed (112, nothing stored), "Vill du kasta
+        tipset?" and its answer, a request to stop, pictures that arrived while the form
+        asks something else, contact details typed at the choice, questions asked in the
+        middle (answered, then the form asks again), and the summary read as typed."""
         events = await self._before_answers(dispatcher, tracker, domain)
         if events is None:
             return list(await super().run(dispatcher, tracker, domain))
@@ -212,15 +214,22 @@ class ValidateTipForm(FormValidationAction):
         language = current_language(tracker)
         if not requested or _returning_after_rule(tracker):
             return None
-        if name in _TO_RULES:
-            return [ActionExecutionRejected(self.form_name())]
         typed = not text.startswith("/")
-        if typed and detect_emergency(text):
-            # Second layer behind the NLU net: whatever the classifier said, an emergency is
-            # answered with 112 and never stored as an answer; the draft waits.
+        if name in _TO_RULES and name != "request_human":
+            return [ActionExecutionRejected(self.form_name())]
+        if typed and (detect_emergency(text) or (
+                requested == "tip_when" and intake.happening_now(text))):
+            # Second layer behind the NLU net: whatever the classifier said, an emergency (or
+            # "when?" answered with "right now") is answered with 112 and never stored as an
+            # answer; the draft waits.
             for response in ("utter_emergency", "utter_tip_waits"):
                 dispatcher.utter_message(**render(domain, response, language))
             return _ask_again(requested)
+        if name == "request_human":
+            if typed and requested in _TYPED_ANSWERS and not intake.asks_for_a_person(text):
+                # The classifier heard a request for a person in an answer that names none.
+                return await self._typed_answer(requested, text, dispatcher, tracker, domain)
+            return [ActionExecutionRejected(self.form_name())]
         if requested == DISCARD_SLOT:
             return await self._discard_or_keep(dispatcher, tracker, domain, name, text)
         if _asks_to_cancel(name, text, requested):
@@ -248,11 +257,16 @@ class ValidateTipForm(FormValidationAction):
         if typed and name == "cancel" and requested in _TYPED_ANSWERS:
             # The classifier's "cancel" kept the text from the slot ("at the bus stop"), but
             # the words are no request to stop: they are the answer.
-            validate = getattr(self, f"validate_{requested}")
-            result = await utils.call_potential_coroutine(
-                validate(text, dispatcher, tracker, domain))
-            return [SlotSet(slot, value) for slot, value in result.items()]
+            return await self._typed_answer(requested, text, dispatcher, tracker, domain)
         return None
+
+    async def _typed_answer(self, requested: str, text: str, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """`text` validated as the answer to `requested` (the slot mapping left it out
+        because of the classifier's intent)."""
+        validate = getattr(self, f"validate_{requested}")
+        result = await utils.call_potential_coroutine(validate(text, dispatcher, tracker, domain))
+        return [SlotSet(slot, value) for slot, value in result.items()]
 
     async def _discard_or_keep(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict, intent: str | None,

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage.migrate import upgrade
 from bot.tips.cli import register as register_tips
 from bot.tips.cli import register_purge
+from bot.tips.pii import install_log_masking
 
 
 def _prepare(settings: Settings) -> Stack:
@@ -103,5 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_log_masking()
     args = build_parser().parse_args(argv)
     return int(args.func(args))

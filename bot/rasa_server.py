@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from bot import rasa_fixes, rasa_honest_failure
 from bot.settings import Settings
+from bot.tips.pii import install_log_masking
 
 
 def main() -> None:
+    install_log_masking()
     settings = Settings.from_env()
     try:
         rasa_fixes.apply(settings.rasa_concurrent_messages)

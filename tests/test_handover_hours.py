@@ -46,3 +46,22 @@ def test_violence_in_a_close_relationship_offers_a_person_and_quick_exit(
     assert "112" in text and "Snabb utgång" in text
     assert any(b.get("payload") == "/request_human" for m in messages
                for b in m.get("buttons", []))
+
+
+def test_out_of_hours_mid_tip_the_callback_offer_keeps_the_draft(
+        closed_system: RunningSystem) -> None:
+    chat = closed_system.chat()
+    chat.say("hej")
+    chat.say("jag vill tipsa polisen")
+    chat.say("Någon säljer stulna cyklar från ett garage")
+    text = chat.say("jag vill prata med en människa")
+    assert "stängd just nu" in text and "skicka tipset" in text
+    assert "telefonnummer" in chat.say("/callback_request")
+    chat.say("070-123 45 67")
+    chat.say("/tip_skip")
+    assert "registrerad" in chat.say("/tip_skip")
+    assert "När hände det?" in chat.say("skicka tipset")
+    chat.say("varje lördag")
+    chat.say("/tip_skip")
+    chat.say("/tip_told")
+    assert "Någon säljer stulna cyklar" in chat.say("/tip_anonymous")

@@ -165,3 +165,23 @@ def test_a_turn_without_a_reply_gets_no_reminder() -> None:
 def test_a_message_without_a_personnummer_keeps_its_output_channel() -> None:
     collector = CollectingOutputChannel()
     assert with_reminder(collector, "ring 070-123 45 67", "sv") is collector
+
+
+@pytest.mark.parametrize(("text", "now"), [
+    ("just nu", True), ("Det pågår just nu!", True), ("nu, de håller på att bryta sig in", True),
+    ("right now", True), ("it's happening now", True), ("now", True),
+    ("igår kväll", False), ("nu i helgen", False), ("varje fredag", False),
+    ("now and then, mostly weekends", False), ("nu och då", False),
+])
+def test_when_answered_with_right_now_is_happening_now(text: str, now: bool) -> None:
+    assert intake.happening_now(text) is now
+
+
+@pytest.mark.parametrize(("text", "person"), [
+    ("jag vill prata med en människa", True), ("kan jag få prata med en handläggare", True),
+    ("talk to a person", True), ("agent", True), ("koppla mig till någon", True),
+    ("kan jag få prata med en polis här i chatten", True),
+    ("vid kiosken bakom stationen", False), ("varje fredag kväll", False),
+])
+def test_a_request_for_a_person_names_one(text: str, person: bool) -> None:
+    assert intake.asks_for_a_person(text) is person

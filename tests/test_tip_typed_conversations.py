@@ -1,18 +1,24 @@
 """The tip form as citizens type it (issue 12), over the real REST channel: typed sending,
 confirmed cancelling, corrections at the summary, questions mid-form, contact details at
-the choice, a person mid-tip, an emergency as an answer, and personnummer."""
+the choice, a person mid-tip, an emergency as an answer, and personnummer (also in the web
+chat and on Messenger)."""
 
 from __future__ import annotations
 
 import re
+
+import pytest
 
 from bot.handover import service
 from bot.storage.db import make_engine, make_session_factory
 from bot.tips.store import TipView, get_tip
 from tests.conftest import Chat, RunningSystem
 from tests.test_handover_conversations import _link_call
+from tests.test_socketio import Client
 from tests.test_tip_conversations import REFERENCE, _fill, _tips
-from tests.test_tip_pictures import cipher_for
+
+# meta_stack: the Messenger system (a fixture of that module).
+from tests.test_tip_pictures import MetaStack, cipher_for, meta_stack, texts, turn  # noqa: F401
 
 
 def _stored(system: RunningSystem, text: str) -> TipView:
@@ -188,7 +194,7 @@ def test_an_ongoing_break_in_as_the_when_answer_gets_112_and_is_not_stored(
     chat.say("hej")
     chat.say("jag vill tipsa polisen")
     chat.say("Grannarna har haft inbrott flera gånger")
-    messages = chat.send("just nu! någon bryter sig in hos grannen")
+    messages = chat.send("just nu bryter någon sig in hos grannen")
     assert messages[0]["text"].startswith("Ring 112")
     assert "När hände det?" in " ".join(m.get("text", "") for m in messages)
     chat.say("förra veckan")
@@ -213,3 +219,20 @@ def test_a_personnummer_gets_the_reminder_and_is_masked_in_the_stored_tip(
     tip = _stored(system, chat.say("skicka"))
     assert "850709-9805" not in tip.what and "[personnummer]" in tip.what
     assert re.search(r"Olle Berg", tip.what)
+
+
+def test_a_personnummer_in_the_web_chat_gets_the_reminder(system: RunningSystem) -> None:
+    client = Client(system.rasa_url)
+    token = client.start()
+    try:
+        said = texts(turn(client, "hej, mitt personnummer är 19850709-9805", token))
+    finally:
+        client.close()
+    assert "Skriv inte personnummer här" in said
+
+
+def test_a_personnummer_on_messenger_gets_the_reminder(request: pytest.FixtureRequest) -> None:
+    stack: MetaStack = request.getfixturevalue("meta_stack")
+    said = stack.say("pnr-psid", "pnr-mid-1", "Skriv inte personnummer",
+                     text="hej, mitt personnummer är 850709-9805")
+    assert "Skriv inte personnummer här" in said

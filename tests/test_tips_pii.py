@@ -6,7 +6,16 @@ import logging
 
 import pytest
 
-from bot.tips.pii import EMAIL, PERSONNUMMER, PHONE, MaskingFilter, find, kinds, mask
+from bot.tips.pii import (
+    EMAIL,
+    PERSONNUMMER,
+    PHONE,
+    MaskingFilter,
+    find,
+    install_log_masking,
+    kinds,
+    mask,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +124,16 @@ def test_a_log_line_with_personal_data_reaches_the_log_masked(
         "nothing personal 3",
     ]
     assert "070-123" not in caplog.text
+
+
+def test_log_masking_covers_every_record_of_the_process(
+        caplog: pytest.LogCaptureFixture) -> None:
+    previous = logging.getLogRecordFactory()
+    install_log_masking()
+    try:
+        install_log_masking()  # twice is once
+        with caplog.at_level(logging.INFO, logger="some.library"):
+            logging.getLogger("some.library").info("user said %s", "mitt pnr 850709-9805")
+    finally:
+        logging.setLogRecordFactory(previous)
+    assert "850709-9805" not in caplog.text and "[personnummer]" in caplog.text

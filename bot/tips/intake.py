@@ -190,10 +190,35 @@ _SEND_THE_TIP = re.compile(
     r"(?:mitt|tipset|the|my)\s*(?:tips|tipset|tip)?(?:\s+(?:nu|now|tack|please))*$")
 
 
+_PERSON = re.compile(
+    r"\b(manniska\w*|person\w*|handlaggare\w*|agent|human|operator|staff|personal\w*|kopplad|"
+    r"koppla|transfer\w*|prata med|tala med|snacka med|talk to|speak to|speak with|"
+    r"talk with|chatta med|chat with|robot|bot|nagon (pa|hos|riktig)|someone|somebody|"
+    r"officer|polis (har|i chatten)|police officer|riktig)\b")
+
+
+def asks_for_a_person(text: str) -> bool:
+    """Whether `text` names a person to talk to ("jag vill prata med en människa", "agent");
+    mid-tip a request for a person needs such words, so an answer is never taken for one."""
+    return bool(_PERSON.search(fold(text)))
+
+
 def names_the_tip_to_send(text: str) -> bool:
     """"skicka tipset", "send my tip", "fortsätt med tipset": the citizen wants the tip
     they are writing (or kept during a handover) back, to send it."""
     return bool(_SEND_THE_TIP.match(fold(text)))
+
+
+_HAPPENING_NOW = re.compile(
+    r"\b(just nu|pagar\w*|haller pa att|i detta nu|i denna stund|right now|happening now|"
+    r"is happening|as we speak|at this moment|going on now|still going on|ongoing)\b|"
+    r"^(nu|now)\b(?!\s+(i|pa|in|on|this|den|det|och|and|then|da)\b)")
+
+
+def happening_now(text: str) -> bool:
+    """Whether an answer to "when did it happen?" says it is happening now ("just nu",
+    "pågår", "right now"): then it is for 112, not a tip, whatever else it says."""
+    return bool(_HAPPENING_NOW.search(fold(text)))
 
 
 def asks_about_the_tip(text: str | None) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 PERSONNUMMER, PHONE, EMAIL = "personnummer", "phone", "email"
 MASKS = {PERSONNUMMER: "[personnummer]", PHONE: "[telefonnummer]", EMAIL: "[e-post]"}
@@ -141,3 +142,21 @@ class MaskingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, ()
         return True
+
+
+def install_log_masking() -> None:
+    """Mask personal data in every log record this process makes, whichever library logs
+    it and whichever handler writes it (Rasa sets up its own handlers after we start, so a
+    handler filter would miss them). Called once by a process's entry point."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "masks_personal_data", False):
+        return
+    masking = MaskingFilter()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    factory.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
