@@ -130,3 +130,10 @@ def test_a_year_only_end_in_this_year_is_valid_through_it_according_to_the_sourc
     chat.say("medborgarlöfte alvesta")
     text = chat.say("gäller det fortfarande")
     assert "Gäller till och med 2026 enligt källan." in text and "(gäller nu)" not in text
+
+
+def test_a_district_without_a_promise_offers_the_districts_that_have_one(chat: Chat) -> None:
+    chat.say("hej")
+    messages = chat.send("vad har polisen lovat i Husie?")
+    assert "inget medborgarlöfte registrerat för Malmö – Husie" in messages[0]["text"]
+    assert "Rosengård söder om Amiralsgatan" in [b["title"] for b in messages[-1]["buttons"]]
