@@ -85,6 +85,12 @@ class ActionPromise(Action):
         if not views:
             reply = presenter.no_promise(service.label(place), service.police_region(place),
                                          service.local_police_area(place), language)
+            others = _one_per_district(
+                service.promises(PlaceRef(place.municipality_code, None), today))
+            if place.district and others:  # Husie has none, but other parts of Malmö do
+                dispatcher.utter_message(**reply.as_message())
+                municipality = service.label(PlaceRef(place.municipality_code, None))
+                reply = presenter.district_choice(municipality, None, others, language, today)
         elif place.district is None and parts and (not whole or intent in _OVERVIEW_INTENTS):
             # The municipality asked about: its own promise first, and the districts that
             # have one offered (Malmö has only district promises: they are listed).

@@ -110,6 +110,11 @@ def test_a_promise_without_commitments_shows_focus_and_period_and_points_to_the_
     assert "I do not have the commitments" in text and "Source: https://polisen.se/x/" in text
 
 
+def test_a_source_outside_polisen_se_is_not_called_polisen_se() -> None:
+    reply = promise_summary(view(source_url="https://www.kommun.se/lofte/"), "sv", TODAY)
+    assert {"title": "Källa", "url": "https://www.kommun.se/lofte/"} in reply.buttons
+
+
 def test_disagreeing_sources_are_both_linked_with_what_differs() -> None:
     text = promise_summary(view(caveat=LocalText("Källorna skiljer sig åt: sex eller tre.", None),
                                 more_sources=("https://kommun.se/y/",)), "sv", TODAY).text

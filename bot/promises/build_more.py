@@ -171,7 +171,8 @@ COMMITMENT_TEXTS = {
 }
 
 _OWNER_TAGS = {"gemensamt": "together", "polis": "police", "kommun": "municipality"}
-_PARTY_NAMES = {"gemensamt": "polisen och kommunen", "polis": "polisen", "kommun": "kommunen"}
+_PARTY_NAMES = {"gemensamt": ("polisen", "kommunen"), "polis": ("polisen",),
+                "kommun": ("kommunen",)}
 _TAG_RE = re.compile(r"^\s*((?:\[[^\]]+\]\s*\+?\s*)+)(.*)$")
 _NEWS_RE = re.compile(r"/(aktuellt|nyheter|nyhetsarkiv|arkiv|nyhet)/|pressmeddelande",
                       re.IGNORECASE)
@@ -242,8 +243,8 @@ def _commitment(item: str) -> tuple[dict[str, Any], bool]:
     if len(tags) == 1 and tags[0] in _OWNER_TAGS:
         entry = {"owner": _OWNER_TAGS[tags[0]]}
     else:
-        names = [tag.split(":", 1)[1].strip() if tag.startswith("partner:")
-                 else _PARTY_NAMES[tag] for tag in tags]
+        names = [name for tag in tags for name in (
+            (tag.split(":", 1)[1].strip(),) if tag.startswith("partner:") else _PARTY_NAMES[tag])]
         joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " och " + names[-1]
         entry = {"owner": "partner", "partner": joined[0].upper() + joined[1:]}
     entry["text"] = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")

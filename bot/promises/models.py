@@ -37,9 +37,6 @@ BASIS_KINDS = ("dialogue", "survey", "statistics", "other")
 LANGUAGES = ("sv", "en")
 
 CURRENT, EXPIRED, UPCOMING, UNCERTAIN = "current", "expired", "upcoming", "uncertain"
-# How much of a date the source gives: "2027" is a year, "2023-07" a month, "2023-07-01" a day.
-# A derived date (2027 -> 2027-12-31) drives status only; replies show only what was given.
-PRECISIONS = ("year", "month", "day")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -201,8 +201,7 @@ def _buttons(view: PromiseView, language: str) -> tuple[dict[str, str], ...]:
         {"title": "Alla åtaganden" if sv else "All commitments",
          "payload": "/promise_commitments"},
         {"title": "Uppföljning" if sv else "Follow-up", "payload": "/promise_followup"},
-        {"title": "Källa på polisen.se" if sv else "Source at polisen.se",
-         "url": view.source_url},
+        {"title": _source_title(view.source_url, language), "url": view.source_url},
     )
 
 
@@ -235,6 +234,13 @@ def sources_line(view: PromiseView, language: str) -> str:
     return f"{'Källor' if language == 'sv' else 'Sources'}: {joined}"
 
 
+def _source_title(url: str, language: str) -> str:
+    """"Källa på polisen.se" only when the source is there; a municipality's page is "Källa"."""
+    if "polisen.se" in url:
+        return "Källa på polisen.se" if language == "sv" else "Source at polisen.se"
+    return "Källa" if language == "sv" else "Source"
+
+
 def _footer(view: PromiseView, language: str, today: date) -> list[str]:
     sv = language == "sv"
     lines = []
@@ -252,9 +258,13 @@ def _gaps(view: PromiseView, language: str) -> list[str]:
     """Say plainly what is missing: no commitments at all, or only the first ones."""
     sv = language == "sv"
     if not view.commitments:
-        return ["Åtagandena har jag inte, bara inriktningen och perioden. Läs dem i källan."
-                if sv else "I do not have the commitments, only the focus and the period. "
-                           "Read them at the source."]
+        if any(p.is_focus for p in view.problems):
+            return ["Åtagandena har jag inte, bara inriktningen och perioden. Läs dem i källan."
+                    if sv else "I do not have the commitments, only the focus and the period. "
+                               "Read them at the source."]
+        return ["Vad löftet innehåller har jag inte, bara perioden. Läs det i källan." if sv
+                else "I do not have what the promise contains, only its period. Read it at "
+                     "the source."]
     if view.excerpt_truncated:
         return ["Åtagandena är avkortade i källutdraget: här är de som är kända. Hela texten "
                 "finns i källan." if sv else
