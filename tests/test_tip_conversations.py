@@ -136,7 +136,7 @@ def test_a_storage_failure_gives_no_reference_and_says_114_14(
 
 
 def test_the_database_file_holds_no_plain_tip_text(chat: Chat, system: RunningSystem) -> None:
-    secret = "Hemlig detalj om blå Volvo ABC123 vid Kvarnbacken"
+    secret = "Hemlig detalj om blå Volvo ABC123 vid Qvarnbyxan"
     chat.say("hej")
     _fill(chat, what=secret)
     chat.say("/tip_anonymous")
@@ -148,4 +148,4 @@ def test_the_database_file_holds_no_plain_tip_text(chat: Chat, system: RunningSy
     engine.dispose()
     raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     assert secret.encode() not in raw
-    assert b"Kvarnbacken" not in raw
+    assert b"Qvarnbyxan" not in raw  # a word no reference table holds
