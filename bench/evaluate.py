@@ -144,7 +144,9 @@ class Player:
                 async with http.post(f"{self.rasa_url}/webhooks/rest/webhook",
                                      json={"sender": sender, "message": turn.user}) as reply:
                     ok = reply.status == 200
-                    await reply.read()
+                    body = await reply.json(content_type=None) if ok else None
+                received = tuple(str(m.get("text") or "") for m in body or []
+                                 if isinstance(m, dict))
                 tracker = await self._tracker(http, sender)
                 events = tracker.get("events") or []
                 new, seen = events[seen:], len(events)
@@ -154,7 +156,7 @@ class Player:
                                self.responses)
                 if self.reader is not None and view.references:
                     view = replace(view, stored_references=self.reader.stored(view.references))
-                view = replace(view, http_ok=ok)
+                view = replace(view, http_ok=ok, received=received)
                 shown |= view.references
                 verdict = judge(view, turn.expects)
                 result.turns.append(TurnResult(

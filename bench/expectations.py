@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from bot.channels.reminders import REMINDER
 from bot.promises import presenter
 from bot.tips import intake
 
@@ -154,6 +155,9 @@ class TurnView:
     stored_references: frozenset[str] = frozenset()
     """References shown in this turn that the tip store holds (filled in by the runner)."""
     http_ok: bool = True
+    received: tuple[str, ...] = ()
+    """The texts the channel sent back, which also hold what a channel adds outside the
+    dialogue (the personnummer reminder, bot/channels/reminders.py)."""
 
     @property
     def texts(self) -> list[str]:
@@ -357,10 +361,11 @@ def tip_kept(turn: TurnView, _: str | None = None) -> bool:
 
 
 def pnr_reminder(turn: TurnView, _: str | None = None) -> bool:
-    """A response named for personal identity numbers, or an answer (not the welcome) that
-    mentions them."""
-    return any(PNR_REMINDER.search(n) for n in turn.names()) or any(
-        PNR_TEXT.search(fold(r.text)) for r in turn.answer)
+    """A response named for personal identity numbers, an answer (not the welcome) that
+    mentions them, or the channel's reminder among the texts the citizen received."""
+    return (any(PNR_REMINDER.search(n) for n in turn.names())
+            or any(PNR_TEXT.search(fold(r.text)) for r in turn.answer)
+            or any(text in REMINDER.values() for text in turn.received))
 
 
 def contact_info(turn: TurnView, _: str | None = None) -> bool:
