@@ -74,3 +74,11 @@ def test_self_harm_mid_tip_gets_the_suicide_line_and_the_draft_waits(chat: Chat)
     assert "När hände det?" in chat.say("Det klottras på skolans vägg på helgerna")
     text = chat.say("jag orkar inte mer, jag vill inte leva")
     assert "90101" in text and "väntar" in text and "När hände det?" in text
+
+
+def test_an_ongoing_break_in_as_the_answer_to_when_gets_112_not_stored(chat: Chat) -> None:
+    chat.say("jag vill tipsa polisen")
+    assert "När hände det?" in chat.say("inbrott hos grannen")
+    texts = answers(chat, "det pågår just nu, de är fortfarande inne")
+    assert texts[0].startswith("Ring 112 nu"), texts
+    assert "När hände det?" in "\n".join(texts), "the answer was not stored; it asks again"
