@@ -159,7 +159,10 @@ class SafetyNet(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            assessment = self.net.assess(text)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            # "Not here and now" matters only when the classifier alone says emergency.
+            classifier_alarm = intent == EMERGENCY_INTENT or _unsure_emergency(message)
+            assessment = self.net.assess(text, not_now=classifier_alarm)
             identified = self.identifier.identify(text, assessment.match)
             other = identified.code if identified.other else NO_OTHER_LANGUAGE
             message.set(ENTITIES, [*(message.get(ENTITIES) or []),

@@ -529,8 +529,10 @@ class EmergencyNet:
                     numbers.add(number)
         return [self.rules[number] for number in sorted(numbers)]
 
-    def evaluate(self, examined: str, rules: Iterable[Rule]) -> Assessment:
-        """First rule (in priority order) that matches and that the context lets count."""
+    def evaluate(self, examined: str, rules: Iterable[Rule], *,
+                 not_now: bool = True) -> Assessment:
+        """First rule (in priority order) that matches and that the context lets count;
+        without a match, and when asked, the markers that say it is not here and now."""
         context = _Context(examined, self.markers)
         suppressed = None
         for rule in rules:
@@ -540,20 +542,23 @@ class EmergencyNet:
             if context.allows(rule):
                 return Assessment(found, (), suppressed)
             suppressed = suppressed or found
-        not_now = context.not_now() if examined else ()
+        if not (not_now and examined):
+            return Assessment(None, (), suppressed)
+        markers = context.not_now()
         if self.idioms is not None and "~" in examined.split(" "):
-            not_now = (*not_now, "idiom")
-        return Assessment(None, not_now, suppressed)
+            markers = (*markers, "idiom")
+        return Assessment(None, markers, suppressed)
 
-    def assess(self, text: str) -> Assessment:
-        """The net's whole view of `text`; never raises, examines a bounded prefix."""
+    def assess(self, text: str, *, not_now: bool = True) -> Assessment:
+        """The net's whole view of `text`; never raises, examines a bounded prefix.
+        `not_now=False` skips the markers that only matter without a match (faster)."""
         examined = self.prepare(text)
         if not examined:
             return Assessment(None, ())
-        return self.evaluate(examined, self.candidates(examined))
+        return self.evaluate(examined, self.candidates(examined), not_now=not_now)
 
     def detect(self, text: str) -> EmergencyMatch | None:
-        return self.assess(text).match
+        return self.assess(text, not_now=False).match
 
 
 def _priority(rule: Rule) -> tuple[int, int]:

@@ -91,3 +91,12 @@ def test_no_training_example_of_another_intent_is_an_emergency() -> None:
     examples = [(i, t) for i, t in training_examples() if i != "emergency"]
     assert len(examples) > 1000
     assert [(i, t) for i, t in examples if NET.detect(t)] == []
+
+
+@pytest.mark.parametrize(("name", "text"), EXAMPLES + NEAR_MISSES)
+def test_the_word_index_decides_as_trying_every_rule_would(name: str, text: str) -> None:
+    assert NET.assess(text) == NET.evaluate(NET.prepare(text), NET.rules)
+
+
+def test_every_rule_of_every_language_is_reachable_through_the_word_index() -> None:
+    assert [NET.rules[number].name for number in NET.always_tried] == []
