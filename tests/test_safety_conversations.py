@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.handover import service
 from bot.safety import load_net
-from tests.conftest import Chat
+from bot.storage.db import make_engine, make_session_factory
+from tests.conftest import Chat, RunningSystem
 
 LINES = {code: language.replies for code, language in load_net().languages.items()}
 WELCOME = ("Hej! Jag är Polisens digitala assistent", "Hi! I am the Swedish Police")
@@ -82,3 +84,24 @@ def test_an_ongoing_break_in_as_the_answer_to_when_gets_112_not_stored(chat: Cha
     texts = answers(chat, "det pågår just nu, de är fortfarande inne")
     assert texts[0].startswith("Ring 112 nu"), texts
     assert "När hände det?" in "\n".join(texts), "the answer was not stored; it asks again"
+
+
+def _handover_lines(system: RunningSystem, sender: str) -> list[str]:
+    with make_session_factory(make_engine(system.settings.database_url))() as session:
+        return [m.text for m in service.messages(session, sender)]
+
+
+def test_self_harm_during_handover_gets_the_suicide_line_and_the_agent_sees_it(
+        chat: Chat, system: RunningSystem) -> None:
+    chat.say("jag vill prata med en människa")
+    text = "\n".join(answers(chat, "jag vill inte leva längre"))
+    assert "90101" in text and "112" in text
+    assert "[112] jag vill inte leva längre" in _handover_lines(system, chat.sender)
+
+
+def test_another_language_during_handover_reaches_the_agent_and_the_bot_stays_silent(
+        chat: Chat, system: RunningSystem) -> None:
+    """A person reads it; the bot does not step in between (unlike in the forms)."""
+    chat.say("jag vill prata med en människa")
+    assert answers(chat, "السلام عليكم، هل يوجد مترجم؟") == []
+    assert "السلام عليكم، هل يوجد مترجم؟" in _handover_lines(system, chat.sender)
