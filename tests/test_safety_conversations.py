@@ -105,3 +105,14 @@ def test_another_language_during_handover_reaches_the_agent_and_the_bot_stays_si
     chat.say("jag vill prata med en människa")
     assert answers(chat, "السلام عليكم، هل يوجد مترجم؟") == []
     assert "السلام عليكم، هل يوجد مترجم؟" in _handover_lines(system, chat.sender)
+
+
+def test_a_contact_name_in_arabic_script_is_kept_not_refused(chat: Chat) -> None:
+    assert "Vad vill du tipsa om?" in chat.say("jag vill tipsa polisen")
+    chat.say("Det langas narkotika vid skolan på kvällarna")
+    chat.say("varje fredag kväll")
+    chat.say("bakom Storskolan i Karlstad")
+    chat.say("/tip_seen")
+    chat.say("/tip_give_contact")
+    summary = chat.say("محمد علي 0701234567")
+    assert "محمد علي" in summary, summary
