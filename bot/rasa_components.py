@@ -164,7 +164,8 @@ class SafetyNet(GraphComponent, IntentClassifier):
             classifier_alarm = intent == EMERGENCY_INTENT or _unsure_emergency(message)
             assessment = self.net.assess(text, not_now=classifier_alarm)
             identified = self.identifier.identify(text, assessment.match)
-            other = identified.code if identified.other else NO_OTHER_LANGUAGE
+            other = identified.code if identified.other and identified.code else \
+                NO_OTHER_LANGUAGE
             message.set(ENTITIES, [*(message.get(ENTITIES) or []),
                                    _entity(USER_LANGUAGE_ENTITY, other, type(self).__name__)],
                         add_to_output=True)

@@ -46,8 +46,8 @@ def main() -> None:
     net = load_net()
     built = time.perf_counter() - started
     rules = Counter(rule.language for rule in net.rules)
-    examples = Counter()
-    near = Counter()
+    examples: Counter[str] = Counter()
+    near: Counter[str] = Counter()
     for rule in net.rules:
         examples[rule.language] += len(rule.examples)
         near[rule.language] += len(rule.near_misses)
