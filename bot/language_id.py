@@ -73,9 +73,12 @@ def _script(text: str) -> str | None:
 class LanguageIdentifier:
     """Immutable after creation: the net's languages and a restricted py3langid model."""
 
-    def __init__(self, net: EmergencyNet, langid: Any) -> None:
+    def __init__(self, net: EmergencyNet, arabic_script: Any, latin_script: Any) -> None:
+        """`arabic_script` and `latin_script`: py3langid models restricted, once, to the
+        net's languages in those scripts (never changed afterwards)."""
         self._net = net
-        self._langid = langid
+        self._arabic_script = arabic_script
+        self._latin_script = latin_script
         # py3langid's code -> the net's file ("bs"/"hr"/"sr" -> "hbs").
         self._from_langid: Mapping[str, str] = {
             code: language.code for language in net.languages.values()
@@ -90,12 +93,17 @@ class LanguageIdentifier:
         from py3langid.langid import MODEL_FILE
         from py3langid.langid import LanguageIdentifier as Langid
 
-        model = Langid.from_pickled_model(MODEL_FILE, norm_probs=True)
-        return cls(net, model)
+        def restricted(script: str) -> Any:
+            codes = sorted({code for language in net.languages.values()
+                            if script in language.scripts for code in language.langid_codes})
+            model = Langid.from_pickled_model(MODEL_FILE, norm_probs=True)
+            model.set_languages(codes)
+            return model
 
-    def _langid_rank(self, text: str, codes: list[str]) -> tuple[str, float]:
-        self._langid.set_languages(codes)
-        code, probability = self._langid.classify(text)
+        return cls(net, restricted("arabic"), restricted("latin"))
+
+    def _langid(self, model: Any, text: str) -> tuple[str, float]:
+        code, probability = model.classify(text)
         return self._from_langid.get(code, code), float(probability)
 
     def identify(self, text: str, match: EmergencyMatch | None = None) -> Identification:
@@ -117,7 +125,7 @@ class LanguageIdentifier:
         if script == "arabic":
             if _SORANI_LETTERS.intersection(text):
                 return Identification("ckb", True)
-            code, _ = self._langid_rank(text, ["ar", "fa"])
+            code, _ = self._langid(self._arabic_script, text)
             return Identification(code, True)
         if script == "cyrillic":
             lower = text.casefold()
@@ -142,9 +150,7 @@ class LanguageIdentifier:
             return Identification(home, home is not None)
         if hits[best] >= 2 and hits[best] > 2 * home_hits:
             return Identification(best, True)
-        candidates = sorted({c for lang in self._net.languages.values()
-                             if "latin" in lang.scripts for c in lang.langid_codes})
-        code, probability = self._langid_rank(text, candidates)
+        code, probability = self._langid(self._latin_script, text)
         if code == best and probability >= _LANGID_CONFIRMS and home_hits == 0:
             return Identification(best, True)
         return Identification(home, home is not None)
