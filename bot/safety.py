@@ -97,11 +97,11 @@ class EmergencyMatch:
 
 @dataclass(frozen=True)
 class Assessment:
-    """What the net saw in one message: an emergency, and/or markers that say "not now"."""
+    """What the net saw in one message: an emergency, or else the markers that say "not
+    here and now" (only looked up when asked)."""
 
     match: EmergencyMatch | None
     not_now: tuple[str, ...]  # the NOT_NOW_MARKERS present (empty when it may be now)
-    suppressed: EmergencyMatch | None = None  # a rule that matched but its context said no
 
 
 # ----------------------------------------------------------------------------- normalising
@@ -534,20 +534,15 @@ class EmergencyNet:
         """First rule (in priority order) that matches and that the context lets count;
         without a match, and when asked, the markers that say it is not here and now."""
         context = _Context(examined, self.markers)
-        suppressed = None
         for rule in rules:
-            if rule.regex.search(examined) is None:
-                continue
-            found = EmergencyMatch(rule.category, rule.name, rule.language)
-            if context.allows(rule):
-                return Assessment(found, (), suppressed)
-            suppressed = suppressed or found
+            if rule.regex.search(examined) is not None and context.allows(rule):
+                return Assessment(EmergencyMatch(rule.category, rule.name, rule.language), ())
         if not (not_now and examined):
-            return Assessment(None, (), suppressed)
+            return Assessment(None, ())
         markers = context.not_now()
         if self.idioms is not None and "~" in examined.split(" "):
             markers = (*markers, "idiom")
-        return Assessment(None, markers, suppressed)
+        return Assessment(None, markers)
 
     def assess(self, text: str, *, not_now: bool = True) -> Assessment:
         """The net's whole view of `text`; never raises, examines a bounded prefix.
