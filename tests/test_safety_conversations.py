@@ -116,3 +116,9 @@ def test_a_contact_name_in_arabic_script_is_kept_not_refused(chat: Chat) -> None
     chat.say("/tip_give_contact")
     summary = chat.say("محمد علي 0701234567")
     assert "محمد علي" in summary, summary
+
+
+def test_self_harm_in_arabic_gets_its_line_then_112_and_the_suicide_line(chat: Chat) -> None:
+    texts = answers(chat, "الليلة رح ارمي نفسي من الجسر")
+    assert texts[0] == LINES["ar"]["emergency"], texts
+    assert "90101" in "\n".join(texts[1:])
