@@ -145,14 +145,15 @@ class ActionAskHandoverMessage(Action):
 
 
 class ActionHandoverEmergency(Action):
-    """112 at once during handover; the agent sees the message, marked."""
+    """The agent sees an emergency during handover, marked; the citizen has already had
+    the 112 (or self-harm) answer from Rasa itself (data/rules.yml), so it never waits for
+    this action server."""
 
     def name(self) -> str:
         return "action_handover_emergency"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(**render(domain, "utter_emergency", current_language(tracker)))
         text = tracker.latest_message.get("text") or ""
         await _blocking(desk().forward, tracker.sender_id, f"[112] {text}")
         pictures = await _pictures_sent(tracker)

@@ -20,9 +20,17 @@ def normalise_language(value: Any) -> str | None:
     return code if code in LANGUAGES else None
 
 
+# Slots other than `language` that a variant may be conditioned on, at the value actions
+# assume: a variant for a reader of another language (`user_language`, see
+# bot/safety_replies.py) is chosen by Rasa itself, never by an action.
+_NEUTRAL_SLOTS = {"user_language": "-"}
+
+
 def _matches(variant: dict[str, Any], language: str) -> bool:
+    slots = {**_NEUTRAL_SLOTS, "language": language}
     conditions = variant.get("condition") or []
-    return all(c.get("name") != "language" or c.get("value") == language for c in conditions)
+    return all(c.get("name") in slots and slots[c["name"]] == c.get("value")
+               for c in conditions)
 
 
 def render(domain: dict[str, Any], name: str, language: str, **values: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 `bot.language`.
 
 The safety net runs after the classifiers on every parsed message, so an emergency is
-recognised even when the statistical model misses it (it only ever adds recall).
+recognised even when the statistical model misses it, in any language of data/safety.
 """
 
 from __future__ import annotations
@@ -27,22 +27,34 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.language import detect_language
+from bot.language_id import LanguageIdentifier
 from bot.places import Place, PlaceIndex
 from bot.places_geo import LocalityIndex, coordinates
-from bot.safety import detect_emergency
+from bot.safety import Assessment, EmergencyNet, load_net
+from bot.safety_replies import NO_OTHER_LANGUAGE, USER_LANGUAGE_SLOT
 from bot.sensitive import is_sensitive
 from bot.tips import intake as tip_intake
 
 EMERGENCY_INTENT = "emergency"
+SELF_HARM_INTENT = "emergency_self_harm"
 # The classifier alone thinks it may be an emergency: outside a form it gets the same
 # "Ring 112"; inside a form the answer is kept and a 112 reminder is added, so a tip that
-# merely sounds alarming is not lost.
+# merely sounds alarming is not lost. When the message says it is not here and now (past,
+# hypothetical, fiction, a drill, far away, an idiom) it gets the normal answer instead.
 POSSIBLE_EMERGENCY_INTENT = "emergency_possible"
+# A message in a language the classifier cannot read: an honest answer, not a guess.
+OTHER_LANGUAGE_INTENT = "other_language"
+# When a classifier-only "emergency" is set aside, the next guess must be this clear (as a
+# share of what is left) to be answered; otherwise the answer says what the bot can do.
+_NEXT_GUESS_SHARE = 0.5
+_NOT_NOW_FALLBACK_INTENT = "out_of_scope"
+_EMERGENCY_INTENTS = frozenset({EMERGENCY_INTENT, POSSIBLE_EMERGENCY_INTENT, SELF_HARM_INTENT})
 # Violence or control in a close relationship: offer a person at once (after emergencies).
 SENSITIVE_INTENT = "sensitive_help"
 FALLBACK_INTENT = "nlu_fallback"
 GIVE_TIP_INTENT, TIP_QUESTION_INTENT = "give_tip", "tip_question"
 LANGUAGE_ENTITY = "language"
+USER_LANGUAGE_ENTITY = USER_LANGUAGE_SLOT
 PLACE_ENTITY = "place"
 PLACE_OPTION_ENTITY = "place_option"
 # A shared location (channel metadata `location`): the municipality code it is in or near,
@@ -99,11 +111,37 @@ def _unsure_emergency(message: Message) -> bool:
     )
 
 
+def _next_guess(message: Message) -> str:
+    """The classifier's best guess that is not an emergency, if it is clear enough."""
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+               if r.get(INTENT_NAME_KEY) not in _EMERGENCY_INTENTS | {FALLBACK_INTENT}]
+    left = sum(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in ranking)
+    if ranking and left > 0 and \
+            (ranking[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) / left >= _NEXT_GUESS_SHARE:
+        return str(ranking[0][INTENT_NAME_KEY])
+    return _NOT_NOW_FALLBACK_INTENT
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SafetyNet(GraphComponent, IntentClassifier):
-    """Overrides the classifier: emergencies always become `emergency`, and a message without
-    any word (empty, emoji, symbols) becomes `nlu_fallback` instead of a random guess —
-    unless it shared a location (`SharedLocationPlacer` has made it `inform_place`)."""
+    """Overrides the classifier: emergencies in any language of the net become `emergency`
+    (self-harm `emergency_self_harm`); a classifier-only emergency becomes
+    `emergency_possible`, or the normal answer when the message says it is not here and now;
+    a message in a language the classifier cannot read becomes `other_language`; a message
+    without any word (empty, emoji, symbols) becomes `nlu_fallback` instead of a random
+    guess — unless it shared a location (`SharedLocationPlacer` has made it
+    `inform_place`). Every message gets a `user_language` entity ("-" for Swedish, English
+    or unknown) that picks the line in the citizen's language of the domain's answers.
+
+    The net and the language model are built once, when the component is created."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"data_dir": "data/safety"}
+
+    def __init__(self, net: EmergencyNet, identifier: LanguageIdentifier) -> None:
+        self.net = net
+        self.identifier = identifier
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -117,21 +155,44 @@ class SafetyNet(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyNet:
-        return cls()
+        net = load_net(Path(config["data_dir"]))
+        return cls(net, LanguageIdentifier.create(net))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if detect_emergency(text):
-                _force_intent(message, EMERGENCY_INTENT)
-            elif intent == EMERGENCY_INTENT or _unsure_emergency(message):
-                _force_intent(message, POSSIBLE_EMERGENCY_INTENT)
-            elif is_sensitive(text):
-                _force_intent(message, SENSITIVE_INTENT)
-            elif not _has_words(text) and not _has_entity(message, SHARED_LOCATION_ENTITY):
-                _force_intent(message, FALLBACK_INTENT)
+            # "Not here and now" matters only when the classifier alone says emergency.
+            classifier_alarm = intent == EMERGENCY_INTENT or _unsure_emergency(message)
+            assessment = self.net.assess(text, not_now=classifier_alarm)
+            identified = self.identifier.identify(text, assessment.match)
+            other = identified.code if identified.other and identified.code else \
+                NO_OTHER_LANGUAGE
+            message.set(ENTITIES, [*(message.get(ENTITIES) or []),
+                                   _entity(USER_LANGUAGE_ENTITY, other, type(self).__name__)],
+                        add_to_output=True)
+            self._decide(message, text, assessment, identified.other)
         return messages
+
+    @staticmethod
+    def _decide(message: Message, text: str, assessment: Assessment,
+                other_language: bool) -> None:
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if assessment.match is not None:
+            self_harm = assessment.match.category == "self_harm"
+            _force_intent(message, SELF_HARM_INTENT if self_harm else EMERGENCY_INTENT)
+        elif other_language:
+            # The classifier cannot read it; only the net could have found an emergency.
+            _force_intent(message, OTHER_LANGUAGE_INTENT)
+        elif intent == EMERGENCY_INTENT or _unsure_emergency(message):
+            if assessment.not_now:
+                _force_intent(message, _next_guess(message))
+            else:
+                _force_intent(message, POSSIBLE_EMERGENCY_INTENT)
+        elif is_sensitive(text):
+            _force_intent(message, SENSITIVE_INTENT)
+        elif not _has_words(text) and not _has_entity(message, SHARED_LOCATION_ENTITY):
+            _force_intent(message, FALLBACK_INTENT)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

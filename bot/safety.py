@@ -97,11 +97,11 @@ class EmergencyMatch:
 
 @dataclass(frozen=True)
 class Assessment:
-    """What the net saw in one message: an emergency, and/or markers that say "not now"."""
+    """What the net saw in one message: an emergency, or else the markers that say "not
+    here and now" (only looked up when asked)."""
 
     match: EmergencyMatch | None
     not_now: tuple[str, ...]  # the NOT_NOW_MARKERS present (empty when it may be now)
-    suppressed: EmergencyMatch | None = None  # a rule that matched but its context said no
 
 
 # ----------------------------------------------------------------------------- normalising
@@ -171,6 +171,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 # ----------------------------------------------------------------------------- data
 
+_YAML_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C speed when built
 _FRAGMENT_REF: Final = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
@@ -235,7 +236,7 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _read_file(path: Path) -> tuple[LanguageData, list[Rule], dict[str, list[str]]]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
     if not isinstance(doc, dict) or doc.get("language") != path.stem:
         raise RuleFileError(f"{path.name}: `language` must be {path.stem!r}")
     code = path.stem
@@ -528,31 +529,31 @@ class EmergencyNet:
                     numbers.add(number)
         return [self.rules[number] for number in sorted(numbers)]
 
-    def evaluate(self, examined: str, rules: Iterable[Rule]) -> Assessment:
-        """First rule (in priority order) that matches and that the context lets count."""
+    def evaluate(self, examined: str, rules: Iterable[Rule], *,
+                 not_now: bool = True) -> Assessment:
+        """First rule (in priority order) that matches and that the context lets count;
+        without a match, and when asked, the markers that say it is not here and now."""
         context = _Context(examined, self.markers)
-        suppressed = None
         for rule in rules:
-            if rule.regex.search(examined) is None:
-                continue
-            found = EmergencyMatch(rule.category, rule.name, rule.language)
-            if context.allows(rule):
-                return Assessment(found, (), suppressed)
-            suppressed = suppressed or found
-        not_now = context.not_now() if examined else ()
+            if rule.regex.search(examined) is not None and context.allows(rule):
+                return Assessment(EmergencyMatch(rule.category, rule.name, rule.language), ())
+        if not (not_now and examined):
+            return Assessment(None, ())
+        markers = context.not_now()
         if self.idioms is not None and "~" in examined.split(" "):
-            not_now = (*not_now, "idiom")
-        return Assessment(None, not_now, suppressed)
+            markers = (*markers, "idiom")
+        return Assessment(None, markers)
 
-    def assess(self, text: str) -> Assessment:
-        """The net's whole view of `text`; never raises, examines a bounded prefix."""
+    def assess(self, text: str, *, not_now: bool = True) -> Assessment:
+        """The net's whole view of `text`; never raises, examines a bounded prefix.
+        `not_now=False` skips the markers that only matter without a match (faster)."""
         examined = self.prepare(text)
         if not examined:
             return Assessment(None, ())
-        return self.evaluate(examined, self.candidates(examined))
+        return self.evaluate(examined, self.candidates(examined), not_now=not_now)
 
     def detect(self, text: str) -> EmergencyMatch | None:
-        return self.assess(text).match
+        return self.assess(text, not_now=False).match
 
 
 def _priority(rule: Rule) -> tuple[int, int]:

@@ -5,10 +5,7 @@ says whether a native speaker has reviewed it."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-import yaml
 
 from bot.safety import (
     CATEGORIES,
@@ -18,7 +15,7 @@ from bot.safety import (
     RuleFileError,
     load_net,
 )
-from bot.settings import PROJECT_ROOT
+from bot.safety_stats import training_examples
 
 NET = load_net()
 # The languages the product promises to catch emergencies in (issue 12).
@@ -87,21 +84,19 @@ def test_a_broken_rule_file_is_named_in_the_error(tmp_path) -> None:  # noqa: AN
         EmergencyNet.load(tmp_path)
 
 
-def _training_examples() -> list[tuple[str, str]]:
-    """(intent, text) of every NLU training example, entity markup removed."""
-    examples = []
-    for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")):
-        for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            for line in (item.get("examples") or "").splitlines() if "intent" in item else []:
-                text = re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:])
-                if text.strip():
-                    examples.append((item["intent"], text))
-    return examples
-
 
 def test_no_training_example_of_another_intent_is_an_emergency() -> None:
     """The net only adds recall: what the classifier learns as a tip, a question or a
     report must not be turned into "Ring 112" by it."""
-    examples = [(i, t) for i, t in _training_examples() if i != "emergency"]
+    examples = [(i, t) for i, t in training_examples() if i != "emergency"]
     assert len(examples) > 1000
     assert [(i, t) for i, t in examples if NET.detect(t)] == []
+
+
+@pytest.mark.parametrize(("name", "text"), EXAMPLES + NEAR_MISSES)
+def test_the_word_index_decides_as_trying_every_rule_would(name: str, text: str) -> None:
+    assert NET.assess(text) == NET.evaluate(NET.prepare(text), NET.rules)
+
+
+def test_every_rule_of_every_language_is_reachable_through_the_word_index() -> None:
+    assert [NET.rules[number].name for number in NET.always_tried] == []
