@@ -655,7 +655,8 @@ def test_new_messages_are_announced_once(tab: Tab) -> None:
     assert live.count() == 1
     announced = tab.shadow("[...root.querySelector('[aria-live]').children]"
                            ".map(p => p.textContent)")
-    assert announced and all(a.startswith("Assistenten: ") for a in announced)
+    assert announced and all(a.startswith(("Assistenten: ", "Information: Du chattar med en AI"))
+                             for a in announced)
     assert not any(a.startswith("Du: ") for a in announced), "own messages are not re-read"
     assert len(announced) == len(set(announced))
 
@@ -1222,5 +1223,31 @@ def test_a_page_in_another_language_is_told_the_chat_is_in_swedish_and_english(
     tab.open_demo()
     tab.open_chat()
     notes = tab.page.locator(".msg.note")
-    assert notes.all_inner_texts()[0].endswith("Chatten finns på svenska och engelska.")
-    assert notes.nth(1).get_attribute("lang") == "en"
+    assert notes.all_inner_texts()[1].endswith("Chatten finns på svenska och engelska.")
+    assert notes.nth(2).get_attribute("lang") == "en"
+
+
+LOG_SHARE = """() => {
+  const root = document.getElementById('polisen-chat').shadowRoot;
+  return root.querySelector('.log').getBoundingClientRect().height
+    / root.querySelector('.panel').getBoundingClientRect().height;
+}"""
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS), ids=list(VIEWPORTS))
+def test_the_conversation_gets_most_of_the_panel(tab: Tab, viewport: str) -> None:
+    """The log once got 233 of 638 px at 1280×800 (the tools row wrapped) and about 150 px
+    during a handover; and it was empty when the chat was first opened."""
+    tab.page.set_viewport_size(VIEWPORTS[viewport])
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    assert tab.page.locator(".msg").count() >= 1, "the log says something when first opened"
+    opened = tab.page.evaluate(LOG_SHARE)
+    inject({"text": "Jag kopplar dig till kontaktcenter.",
+            "custom": {"handover": {"state": "waiting", "position": 2}}})
+    tab.page.locator(".handover").wait_for()
+    in_handover = tab.page.evaluate(LOG_SHARE)
+    print(f"log share {viewport}: opened {opened:.2f}, in handover {in_handover:.2f}")
+    assert opened >= 0.55, opened
+    assert in_handover >= 0.45, in_handover
