@@ -1215,12 +1215,8 @@ def test_on_a_right_to_left_page_swedish_reads_left_to_right_and_arabic_right_to
 
 def test_a_page_in_another_language_is_told_the_chat_is_in_swedish_and_english(
         tab: Tab) -> None:
-    # The demo page's script tag, as an Arabic page would write it (before the script runs).
-    tab.page.add_init_script("""new MutationObserver((_, observer) => {
-        const tag = document.querySelector('script[src="/widget.js"]');
-        if (tag) { tag.dataset.lang = 'ar'; observer.disconnect(); }
-    }).observe(document, {childList: true, subtree: true});""")
-    tab.open_demo()
+    tab.open_demo("?lang=ar")
+    assert tab.page.locator("script[src='/widget.js']").get_attribute("data-lang") == "ar"
     tab.open_chat()
     notes = tab.page.locator(".msg.note")
     assert notes.all_inner_texts()[1].endswith("Chatten finns på svenska och engelska.")
