@@ -1256,3 +1256,26 @@ def test_the_conversation_gets_most_of_the_panel(tab: Tab, viewport: str) -> Non
     print(f"log share {viewport}: opened {opened:.2f}, in handover {in_handover:.2f}")
     assert opened >= 0.55, opened
     assert in_handover >= 0.45, in_handover
+
+
+def test_a_transfer_back_to_a_queue_replaces_connected_with_the_queue(tab: Tab) -> None:
+    """What the channel now sends when an agent moves the case to a queue: the text, then
+    the 'waiting' state as a message of its own (Rasa's shape)."""
+    inject = _inject(tab)
+    tab.open_demo()
+    tab.open_chat()
+    inject({"custom": {"handover": {"state": "active"}}})
+    box = tab.page.locator(".handover")
+    tab.page.wait_for_function(f"() => {SHADOW}.querySelector('.handover').textContent"
+                               ".includes('kopplad')")
+    inject({"text": "Ditt samtal har flyttats till en annan kö på polisens kontaktcenter.",
+            "metadata": {"language": "sv"}})
+    inject({"custom": {"handover": {"state": "waiting", "position": 3}},
+            "metadata": {"language": "sv"}})
+    tab.page.wait_for_function(f"() => {SHADOW}.querySelector('.handover').textContent"
+                               ".includes('kön')")
+    assert box.inner_text() == "Du står i kö till Polisens kontaktcenter. Din plats i kön: 3."
+    assert "kopplad" not in box.inner_text()
+    inject({"text": "Polisens kontaktcenter: Hej igen.", "metadata": {"language": "sv",
+                                                                   "agent": True}})
+    tab.page.locator(".msg.agent", has_text="Hej igen").wait_for()
