@@ -16,6 +16,7 @@ from actions.actions import current_language
 from actions.resources import desk
 from actions.responses import render
 from actions.tips import staged_pictures
+from bot.handover.notices import wait_estimate, wait_phrase
 from bot.tips import intake
 
 TRANSCRIPT_TURNS = 60
@@ -104,11 +105,35 @@ class ActionHandoverStart(Action):
             language, tracker.get_slot("area"), intent, _with_draft(tracker, _transcript(tracker)))
         dispatcher.utter_message(
             **render(domain, "utter_handover_queued", language, position=ticket.position,
-                     minutes=ticket.estimated_wait_minutes),
+                     wait=_wait(ticket, language)),
             json_message=_state("waiting", ticket.position))
         if draft:
             dispatcher.utter_message(**render(domain, "utter_tip_draft_kept", language))
         return [SlotSet("handover", "waiting"), FollowupAction("handover_form")]
+
+
+def _wait(ticket: Any, language: str) -> str:
+    return wait_phrase(wait_estimate(ticket.estimated_wait_minutes, ticket.position), language)
+
+
+class ActionHandoverTransferred(Action):
+    """Run by the console when an agent moves the case to a queue: the citizen waits again
+    and is told so, with the new place in the queue."""
+
+    def name(self) -> str:
+        return "action_handover_transferred"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        ticket = await _blocking(desk().ticket, tracker.sender_id)
+        if ticket is None or ticket.status != "waiting":
+            return [LISTEN]
+        language = current_language(tracker)
+        dispatcher.utter_message(
+            **render(domain, "utter_handover_transferred", language, position=ticket.position,
+                     wait=_wait(ticket, language)),
+            json_message=_state("waiting", ticket.position))
+        return [SlotSet("handover", "waiting"), LISTEN]
 
 
 class ValidateHandoverForm(FormValidationAction):
@@ -170,6 +195,10 @@ class ActionHandoverCancel(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        # The agent's transcript shows the citizen's own words for leaving ("avbryt").
+        text = tracker.latest_message.get("text")
+        if text and await _blocking(desk().handover_state, tracker.sender_id):
+            await _blocking(desk().forward, tracker.sender_id, text)
         await _blocking(desk().cancel, tracker.sender_id)
         dispatcher.utter_message(**render(domain, "utter_handover_back",
                                           current_language(tracker)),

@@ -25,6 +25,7 @@ from bot.handover.keys import (
     NOT_CONNECTED,
     ON_CLAIMED,
     ON_CLOSED,
+    ON_TRANSFERRED,
     OUTSIDE_7D,
     Delivery,
 )
@@ -76,6 +77,7 @@ async def _console(
     deliver: Any = None,
     on_claimed: Any = None,
     on_closed: Any = None,
+    on_transferred: Any = None,
     settings: HandoverSettings | None = None,
 ) -> TestClient:
     web_settings = Settings.from_env(
@@ -92,6 +94,8 @@ async def _console(
         app[ON_CLAIMED] = on_claimed
     if on_closed is not None:
         app[ON_CLOSED] = on_closed
+    if on_transferred is not None:
+        app[ON_TRANSFERRED] = on_transferred
     client: TestClient = await aiohttp_client(app)
     await asyncio.wait_for(client.app[HUB].ready.wait(), 10)
     return client
@@ -751,3 +755,30 @@ def test_the_channel_of_a_conversation_is_its_newest_handovers(sqlite_db: str) -
     second = _open(sqlite_db, "c-1", channel="socketio")
     assert second.id != first.id
     assert _db(sqlite_db, service.conversation_channel, "c-1") == "socketio"
+
+
+async def test_the_citizen_hears_of_a_claim_once_and_of_a_transfer(
+    sqlite_db: str, aiohttp_client: Any
+) -> None:
+    """Claiming one's own handover again must not tell the citizen "has joined" twice; a
+    transfer back to a queue must tell them they wait again; a new claim after it is news."""
+    _agent(sqlite_db)
+    ticket = _open(sqlite_db)
+    told: list[tuple[str, str]] = []
+
+    def hook(kind: str) -> Any:
+        async def notify(conversation_id: str) -> None:
+            told.append((kind, conversation_id))
+        return notify
+
+    client = await _console(aiohttp_client, sqlite_db, on_claimed=hook("claimed"),
+                            on_transferred=hook("transferred"))
+    csrf = await _login(client)
+    base = f"/console/conversations/{ticket.id}"
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    assert told == [("claimed", "citizen-1")]
+    await client.post(f"{base}/transfer", data={"csrf_token": csrf, "queue": "stockholm"})
+    await client.post(f"{base}/claim", data={"csrf_token": csrf})
+    assert told == [("claimed", "citizen-1"), ("transferred", "citizen-1"),
+                    ("claimed", "citizen-1")]

@@ -40,10 +40,17 @@ PAGE = """<!doctype html>
 
 def host_page(server: str) -> web.Application:
     """The host page with rasa-webchat from its npm package, as a site would embed it."""
-    app = web.Application()
     page = PAGE % {"server": json.dumps(server)}
-    app.router.add_get("/", lambda _: web.Response(text=page, content_type="text/html"))
-    app.router.add_get("/__webchat/index.js", lambda _: web.FileResponse(WEBCHAT))
+
+    async def host(_: web.Request) -> web.StreamResponse:
+        return web.Response(text=page, content_type="text/html")
+
+    async def script(_: web.Request) -> web.StreamResponse:
+        return web.FileResponse(WEBCHAT)
+
+    app = web.Application()
+    app.router.add_get("/", host)
+    app.router.add_get("/__webchat/index.js", script)
     return app
 
 

@@ -53,6 +53,7 @@ from bot.handover.keys import (
     NOT_CONNECTED,
     ON_CLAIMED,
     ON_CLOSED,
+    ON_TRANSFERRED,
     OUTSIDE_7D,
     OUTSIDE_24H,
     SESSIONS,
@@ -542,10 +543,12 @@ async def claim_action(request: web.Request) -> web.StreamResponse:
     current, _form = await _state_change(request)
     handover_id = _handover_id(request)
     try:
+        before = await _db(request.app, get_handover, handover_id)
         view = await _db(request.app, claim, handover_id, current.agent.username)
     except HandoverError as error:
         return await _refused(request, current, handover_id, error)
-    await _notify(request.app, ON_CLAIMED, view.conversation_id)
+    if before.status != ACTIVE:  # claiming one's own again tells the citizen nothing new
+        await _notify(request.app, ON_CLAIMED, view.conversation_id)
     raise _done(handover_id, "claimed")
 
 
@@ -618,9 +621,10 @@ async def transfer_action(request: web.Request) -> web.StreamResponse:
     if queue not in _settings(request).queues:
         return await _refused(request, current, handover_id, HandoverError(f"okänd kö {queue!r}"))
     try:
-        await _db(request.app, transfer, handover_id, current.agent.username, queue)
+        view = await _db(request.app, transfer, handover_id, current.agent.username, queue)
     except HandoverError as error:
         return await _refused(request, current, handover_id, error)
+    await _notify(request.app, ON_TRANSFERRED, view.conversation_id)  # waiting again
     raise _done(handover_id, "moved")
 
 

@@ -81,6 +81,11 @@ class HandoverDesk:
             return ticket.status if ticket is not None and ticket.status in (
                 "waiting", "active") else None
 
+    def ticket(self, conversation_id: str) -> HandoverTicket | None:
+        """The conversation's open ticket (its queue position), else its latest, else None."""
+        with self.sessions() as session:
+            return service.status_of(session, conversation_id)
+
     def cancel(self, conversation_id: str) -> None:
         """The citizen went back to the bot before an agent closed the conversation."""
         with self.sessions() as session:

@@ -50,6 +50,8 @@ so the bot can tell the citizen. Failures are logged, never shown to the agent."
 DELIVER: web.AppKey[Deliver] = web.AppKey("handover_deliver")
 ON_CLAIMED: web.AppKey[Notify] = web.AppKey("handover_on_claimed")
 ON_CLOSED: web.AppKey[Notify] = web.AppKey("handover_on_closed")
+# Called after an agent moves a handover to a queue: the citizen waits again.
+ON_TRANSFERRED: web.AppKey[Notify] = web.AppKey("handover_on_transferred")
 HANDOVER_SETTINGS = web.AppKey("handover_settings", HandoverSettings)
 SESSIONS = web.AppKey("handover_sessions", sessionmaker)
 HUB = web.AppKey("handover_hub", EventHub)

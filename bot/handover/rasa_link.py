@@ -31,6 +31,7 @@ from bot.handover.keys import (
     NOT_CONNECTED,
     ON_CLAIMED,
     ON_CLOSED,
+    ON_TRANSFERRED,
     OUTSIDE_7D,
     OUTSIDE_24H,
     SESSIONS,
@@ -125,6 +126,9 @@ class RasaLink:
     async def claimed(self, conversation_id: str) -> None:
         await self.execute(conversation_id, "action_handover_claimed")
 
+    async def transferred(self, conversation_id: str) -> None:
+        await self.execute(conversation_id, "action_handover_transferred")
+
     async def closed(self, conversation_id: str) -> None:
         await self.execute(conversation_id, "action_handover_end")
 
@@ -156,3 +160,4 @@ def install_rasa_link(app: web.Application) -> None:
     app[DELIVER] = link.deliver
     app[ON_CLAIMED] = link.claimed
     app[ON_CLOSED] = link.closed
+    app[ON_TRANSFERRED] = link.transferred

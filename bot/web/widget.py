@@ -17,6 +17,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -305,12 +306,16 @@ def _site(lang: str, title: str, main: str) -> str:
 
 @routes.get("/")
 async def demo(request: web.Request) -> web.Response:
-    """A polisen.se-like article with the one script tag a host page needs (`?lang=en`)."""
-    lang = "en" if request.query.get("lang") == "en" else "sv"
+    """A polisen.se-like article with the one script tag a host page needs (`?lang=en`).
+    Another language (`?lang=ar`) keeps the Swedish article, and the tag asks the widget for
+    that language, as such a page on polisen.se would: the widget says what it offers."""
+    asked = request.query.get("lang", "")
+    asked = asked if re.fullmatch(r"[a-z]{2,3}", asked) else "sv"
+    lang = "en" if asked == "en" else "sv"
     rasa_url = request.app[SETTINGS].rasa_url
     title = ("Citizen promises – the Swedish Police" if lang == "en"
              else "Medborgarlöften – Polisen")
-    tag = (f'<script src="/widget.js" data-lang="{lang}" '
+    tag = (f'<script src="/widget.js" data-lang="{asked}" '
            f'data-server="{escape(rasa_url, quote=True)}" async></script>\n')
     body = _site(lang, title, DEMO_EN if lang == "en" else DEMO_SV) + tag + "</body></html>\n"
     return _page(request, body)

@@ -46,8 +46,9 @@
       launcher: 'Chatta med polisen',
       unread: ' (nytt meddelande)',
       title: 'Polisens digitala assistent',
-      intro: 'Du chattar med en AI, inte med en människa. Skriv inte personnummer eller ' +
-        'känsliga uppgifter om andra. Vid nödläge: ring 112.',
+      intro: 'Vid nödläge: ring 112.',
+      welcome: 'Du chattar med en AI, inte med en människa. Skriv inte personnummer eller ' +
+        'känsliga uppgifter om andra. Vid nödläge: ring 112. Skriv din fråga nedan.',
       close: 'Stäng',
       closeLabel: 'Stäng chatten',
       exit: 'Lämna snabbt',
@@ -100,8 +101,10 @@
       launcher: 'Chat with the police',
       unread: ' (new message)',
       title: "The Swedish Police's digital assistant",
-      intro: 'You are chatting with an AI, not a person. Do not write personal identity ' +
-        'numbers or sensitive details about others. In an emergency, call 112.',
+      intro: 'In an emergency, call 112.',
+      welcome: 'You are chatting with an AI, not a person. Do not write personal identity ' +
+        'numbers or sensitive details about others. In an emergency, call 112. Write your ' +
+        'question below.',
       close: 'Close',
       closeLabel: 'Close the chat',
       exit: 'Quick exit',
@@ -941,9 +944,12 @@
     launcher.hidden = true;
     launcher.setAttribute('aria-expanded', 'true');
     applyTexts();
-    if (!state.log.length && !langOf(asked)) LANG_NOTES.forEach(function (n) {
-      add({ w: 'note', x: n.x, l: n.l });
-    });
+    // A first opening says who answers and what not to write (it used to fill the header
+    // and leave the log empty until the citizen wrote).
+    if (!state.log.length) {
+      add({ w: 'note', x: t('welcome') });
+      if (!langOf(asked)) LANG_NOTES.forEach(function (n) { add({ w: 'note', x: n.x, l: n.l }); });
+    }
     scrollDown();
     loadBanner();
     link.start();
