@@ -67,7 +67,7 @@ RESENDS = 3
 FAULTS = ((40, "kill rasa-1"), (80, "kill actions-1"), (120, "terminate database connections"),
           (160, "restart redis"), (200, "webhook answers 500"))
 WEBHOOK_OUTAGE = 60.0
-LOAD_SECONDS = 270.0
+LOAD_SECONDS = 300.0
 DRAIN_SECONDS = 180.0
 WINDOW = 20.0  # before / during / after a fault: 20 s each
 
@@ -95,6 +95,7 @@ class Ledger:
     agent_replies: Counter[str] = field(default_factory=Counter)
     switches: int = 0
     rest_turn_pairs: int = 0
+    conversations: Counter[str] = field(default_factory=Counter)
     faults: dict[str, float] = field(default_factory=dict)
     recovered: dict[str, float] = field(default_factory=dict)
 
@@ -136,6 +137,7 @@ class Citizen:
         self.channel = channel
         self.sender = f"soak-{random.getrandbits(64):016x}"
         self.last_server = ""
+        self.servers: set[str] = set()
         self.sio: socketio.Client | None = None
         self.session_token: str | None = None
         self.replies: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -229,6 +231,7 @@ class Citizen:
             self.soak.ledger.rest_turn_pairs += 1
             self.soak.ledger.switches += server != self.last_server
         self.last_server = server
+        self.servers.add(server)
         return answer
 
     async def say(self, text: str, expect: str | None = None) -> str | None:
@@ -281,9 +284,13 @@ class Soak:
         self.rest_headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.api = {"token": api_token}
         self.tracebacks: set[str] = set()
+        self.load_until = float("inf")
 
     async def pause(self) -> None:
-        await asyncio.sleep(self.think * random.uniform(0.5, 1.5))
+        """A citizen's time to read and write; once the load is over, conversations in
+        flight finish quickly."""
+        think = self.think if self.ledger.now() < self.load_until else 0.5
+        await asyncio.sleep(think * random.uniform(0.5, 1.5))
 
     # --- flows -----------------------------------------------------------------------
     async def tip_flow(self, citizen: Citizen, number: int) -> None:
@@ -377,6 +384,7 @@ class Soak:
             ("socketio", self.handover_flow), ("rest", self.handover_flow),
             ("socketio", self.promise_flow)]
         number = index
+        self.load_until = until
         await asyncio.sleep(random.uniform(0, self.think * 2))  # spread the first turns
         while self.ledger.now() < until:
             channel, flow = kinds[number % len(kinds)]
@@ -392,6 +400,9 @@ class Soak:
                 await asyncio.sleep(1)
             finally:
                 await citizen.close()
+                self.ledger.conversations["all"] += 1
+                if len(citizen.servers) > 1:
+                    self.ledger.conversations["served by both Rasa servers"] += 1
             number += 1000
 
 
@@ -609,11 +620,12 @@ def report(soak: FaultySoak, receiver: Receiver, stored: list[str], ratio: dict[
     delivered = receiver.deliveries
     faults = {}
     for name, at in ledger.faults.items():
+        lasts = WEBHOOK_OUTAGE if name == "webhook answers 500" else WINDOW
         faults[name] = {
             "at_s": round(at, 1),
             "before": window_figures(ledger, at - WINDOW, at),
-            "during": window_figures(ledger, at, at + WINDOW),
-            "after": window_figures(ledger, at + WINDOW, at + 2 * WINDOW),
+            "during": window_figures(ledger, at, at + lasts),
+            "after": window_figures(ledger, at + lasts, at + lasts + WINDOW),
             "errors_until_s": recovery(ledger, at),
             "process_healthy_again_s": round(ledger.recovered[name], 1)
             if name in ledger.recovered else None,
@@ -627,6 +639,7 @@ def report(soak: FaultySoak, receiver: Receiver, stored: list[str], ratio: dict[
         "turns": len(seconds), "p50_ms": _ms(percentile(seconds, 0.5)),
         "p95_ms": _ms(percentile(seconds, 0.95)),
         "rest_turns_switching_server": f"{ledger.switches}/{ledger.rest_turn_pairs}",
+        "conversations": dict(ledger.conversations),
         "tips": {
             "confirmed_to_citizens": len(confirmed), "stored": len(stored),
             "delivered": len(delivered),
@@ -659,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--load-seconds", type=float, default=LOAD_SECONDS)
-    parser.add_argument("--think", type=float, default=4.0,
+    parser.add_argument("--think", type=float, default=20.0,
                         help="mean seconds a citizen takes between messages")
     parser.add_argument("--throughput-seconds", type=float, default=20.0)
     parser.add_argument("--no-faults", action="store_true")
