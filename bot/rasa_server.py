@@ -12,7 +12,8 @@ from bot.settings import Settings
 
 def main() -> None:
     try:
-        rasa_fixes.apply(Settings.from_env().rasa_concurrent_messages)
+        settings = Settings.from_env()
+        rasa_fixes.apply(settings.rasa_concurrent_messages, settings.actions_url)
     except rasa_fixes.UnsupportedRasaVersion as error:
         raise SystemExit(f"Not starting: {error}") from error
     from rasa.__main__ import main as rasa_main
