@@ -52,7 +52,9 @@ Each fix keeps Rasa's behaviour and only removes a cost measured with py-spy und
 - Rasa opens a new HTTP session, and so a new connection, for every call to the action
   server, and closes it again: several turns of a busy event loop per call. The fix keeps
   one session per endpoint, made as Rasa makes it, with idle connections closed after
-  `KEEPALIVE_SECONDS` (before the server's own keep-alive ends them).
+  `KEEPALIVE_SECONDS` (before the server's own keep-alive ends them). This and the
+  admission slot lent during the call apply to the action server's endpoint only; any other
+  endpoint keeps Rasa's own code.
 - Not a change to Rasa but to the interpreter: once the model is loaded the process holds
   about half a million long-lived objects (TensorFlow, scikit-learn, the graph), and every
   full garbage collection walked them all: a 300-600 ms pause for every conversation in
@@ -487,9 +489,27 @@ def check_rasa_version(installed: str | None = None) -> None:
             f"bot/rasa_fixes.py against the new version's code and change RASA_VERSION.")
 
 
-def apply(concurrent_messages: int = 0) -> None:
+def action_endpoint_only(prefix: str, fixed: Callable[..., Any],
+                         stock: Callable[..., Any]) -> Callable[..., Any]:
+    """An `EndpointConfig` method that is `fixed` for endpoints whose URL starts with
+    `prefix` (the action server's) and Rasa's own for every other endpoint."""
+    if getattr(stock, "fixed_for", None) is not None:
+        stock = stock.stock  # type: ignore[attr-defined]  # applied again: wrap Rasa's own
+
+    @wraps(stock)
+    def method(self: EndpointConfig, *args: Any, **kwargs: Any) -> Any:
+        chosen = fixed if str(self.url or "").startswith(prefix) else stock
+        return chosen(self, *args, **kwargs)
+
+    method.fixed_for = prefix  # type: ignore[attr-defined]
+    method.stock = stock  # type: ignore[attr-defined]
+    return method
+
+
+def apply(concurrent_messages: int = 0, action_server_url: str = "") -> None:
     """Install the fixes (idempotent) after checking the Rasa version;
-    `concurrent_messages` sizes the admission gate."""
+    `concurrent_messages` sizes the admission gate; the endpoint fixes apply to endpoints
+    under `action_server_url` only (empty: every endpoint)."""
     check_rasa_version()
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
@@ -502,5 +522,7 @@ def apply(concurrent_messages: int = 0) -> None:
     rasa.core.run.load_agent_on_start = freeze_after_load(rasa.core.run.load_agent_on_start)
     MessageProcessor.handle_message = gated_handle_message(  # type: ignore[method-assign]
         concurrent_messages)
-    EndpointConfig.request = request_away  # type: ignore[method-assign]
-    EndpointConfig.session = kept_session  # type: ignore[method-assign]
+    EndpointConfig.request = action_endpoint_only(  # type: ignore[method-assign]
+        action_server_url, request_away, _rasa_request)
+    EndpointConfig.session = action_endpoint_only(  # type: ignore[method-assign]
+        action_server_url, kept_session, _rasa_session)

@@ -15,7 +15,7 @@ def main() -> None:
     install_log_masking()
     settings = Settings.from_env()
     try:
-        rasa_fixes.apply(settings.rasa_concurrent_messages)
+        rasa_fixes.apply(settings.rasa_concurrent_messages, settings.actions_url)
     except rasa_fixes.UnsupportedRasaVersion as error:
         raise SystemExit(f"Not starting: {error}") from error
     rasa_honest_failure.apply(settings.action_timeout_seconds)

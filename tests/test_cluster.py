@@ -161,3 +161,13 @@ def test_a_message_pushed_to_a_rest_citizen_on_one_server_is_shown_by_the_other(
     answer = requests.post(f"{_rasa(cluster, 1)}/webhooks/rest/webhook", timeout=60,
                            headers=auth, json={"sender": sender, "message": "tack"}).json()
     assert answer[0]["text"].endswith("Vi ringer dig."), answer
+
+
+def test_a_cluster_refuses_sqlite_and_a_missing_redis_with_what_to_set() -> None:
+    from bot.cluster import require_shared_stores
+
+    with pytest.raises(SystemExit, match="DATABASE_URL"):
+        require_shared_stores(isolated_settings("sqlite:///x.db"))
+    with pytest.raises(SystemExit, match="REDIS_URL"):
+        require_shared_stores(dataclasses.replace(isolated_settings("postgresql://u@h/db"),
+                                                  redis_url=""))

@@ -89,6 +89,11 @@ def test_no_secret_is_written_into_the_description() -> None:
         assert re.search(rf"\$\{{{name}:\?", compose), f"{name} must come from the environment"
 
 
+def test_the_rasa_server_recognises_its_action_servers_endpoint() -> None:
+    config = _find("ConfigMap", "polisbot-config")["data"]
+    assert config["ACTION_ENDPOINT_URL"].startswith(config["ACTIONS_URL"])
+
+
 def test_every_replica_at_its_maximum_fits_pgbouncer_and_postgresql() -> None:
     config = _find("ConfigMap", "polisbot-config")["data"]
     per_engine = int(config["DATABASE_POOL_SIZE"]) + int(config["DATABASE_MAX_OVERFLOW"])
@@ -124,3 +129,7 @@ def test_the_compose_file_runs_two_of_each_behind_the_balancer_through_pgbouncer
         assert services[app]["deploy"]["replicas"] >= 2
         assert "healthcheck" in services[app]
         assert "@pgbouncer:6432/" in services[app]["environment"]["DATABASE_URL"]
+    environment = services["rasa"]["environment"]
+    assert environment["ACTION_ENDPOINT_URL"].startswith(environment["ACTIONS_URL"]), \
+        "the Rasa server recognises its action server's endpoint (bot/rasa_fixes.py)"
+    assert environment["RASA_URL"] == "http://balancer:5005"

@@ -471,6 +471,28 @@ async def test_calls_to_an_endpoint_reuse_one_kept_connection(
     await endpoint.__dict__["_kept_session"][1].close()
 
 
+async def test_only_the_action_servers_endpoint_keeps_its_connection(
+        aiohttp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def webhook(request: web.Request) -> web.Response:
+        return web.json_response({"events": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    server = await aiohttp_server(app)
+    actions = str(server.make_url("/webhook"))
+    other = actions.replace("127.0.0.1", "localhost")
+    session = rasa_fixes.action_endpoint_only(actions.removesuffix("/webhook"),
+                                              rasa_fixes.kept_session, rasa_fixes._rasa_session)
+    assert rasa_fixes.action_endpoint_only("x", rasa_fixes.kept_session, session).stock is \
+        rasa_fixes._rasa_session, "applied twice, it still falls back to Rasa's own"
+    monkeypatch.setattr(EndpointConfig, "session", session)
+    action_endpoint, other_endpoint = EndpointConfig(actions), EndpointConfig(other)
+    for endpoint in (action_endpoint, other_endpoint):
+        assert await rasa_fixes._rasa_request(endpoint, json={}) == {"events": []}
+    assert "_kept_session" not in other_endpoint.__dict__, "Rasa's own session for others"
+    await action_endpoint.__dict__["_kept_session"][1].close()
+
+
 def test_another_rasa_version_is_refused_before_anything_is_patched(
         monkeypatch: pytest.MonkeyPatch) -> None:
     rasa_fixes.check_rasa_version(rasa_fixes.RASA_VERSION)

@@ -46,6 +46,20 @@ async def test_a_window_on_a_server_that_died_stops_counting(private_redis: Loca
     assert not await other.connected("conversation")
 
 
+async def test_windows_are_known_again_soon_after_redis_restarts_empty(
+        private_redis: LocalRedis) -> None:
+    server = RedisPresence(_no_local_rooms(), private_redis.url)  # type: ignore[arg-type]
+    other = RedisPresence(_no_local_rooms(), private_redis.url)  # type: ignore[arg-type]
+    await server.joined("sid-1", "conversation")
+    await server.joined("sid-2", "other conversation")
+    await server.left("sid-2")
+    private_redis.restart()  # no persistence: every key is gone
+    assert not await other.connected("conversation")
+    await server.renew()  # what the heartbeat does every few seconds
+    assert await other.connected("conversation")
+    assert not await other.connected("other conversation"), "a window that left stays gone"
+
+
 async def test_without_redis_a_window_is_not_claimed_connected(tmp_path: Path) -> None:
     server = LocalRedis(tmp_path / "redis")  # never started: nothing listens
     presence = RedisPresence(_no_local_rooms(), server.url)  # type: ignore[arg-type]

@@ -11,7 +11,10 @@ load balancer the push may be handled by a server the window is not connected to
 - `RedisPresence` keeps, per conversation, which server's sockets are in its room, and each
   server renews a short-lived key while it runs. "Is a window of this conversation
   connected?" (asked before an agent's reply is accepted) is then answered for all servers,
-  and a server that died stops counting within `INSTANCE_TTL_SECONDS`.
+  and a server that died stops counting within `INSTANCE_TTL_SECONDS`. Every renewal also
+  writes the server's own memberships again, so a Redis that restarted empty knows every
+  connected window again within `HEARTBEAT_SECONDS` (the soak found agents' replies refused
+  until a window reconnected: docs/reliability.md).
 
 Without `REDIS_URL` both stay in the process (`LocalPresence`), as for one Rasa server.
 """
@@ -25,16 +28,28 @@ import secrets
 from typing import Protocol
 
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from socketio import AsyncManager, AsyncRedisManager, AsyncServer
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "polisbot:sio"
 SOCKETIO_CHANNEL = f"{KEY_PREFIX}:emit"
-INSTANCE_TTL_SECONDS = 30
-HEARTBEAT_SECONDS = 10
+INSTANCE_TTL_SECONDS = 10
+HEARTBEAT_SECONDS = 3
 ROOM_TTL_SECONDS = 24 * 3600
+
+
+def shared_redis(redis_url: str) -> aioredis.Redis:
+    """A client that tries again on a fresh connection when Redis dropped the old one (a
+    restart drops every pooled connection; the first command on each would fail)."""
+    return aioredis.Redis.from_url(
+        redis_url, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError])
 
 
 def client_manager(redis_url: str) -> AsyncManager:
@@ -81,7 +96,7 @@ class RedisPresence(LocalPresence):
 
     def __init__(self, sio: AsyncServer, redis_url: str) -> None:
         super().__init__(sio)
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.redis = shared_redis(redis_url)
         self.instance = secrets.token_hex(6)
         self.rooms: dict[str, str] = {}  # this server's sockets → their conversation
         self._heartbeat: asyncio.Task[None] | None = None
@@ -101,9 +116,25 @@ class RedisPresence(LocalPresence):
     async def _beat(self) -> None:
         while True:
             with contextlib.suppress(RedisError, OSError):
-                await self.redis.set(self._instance_key(self.instance), "1",
-                                     ex=INSTANCE_TTL_SECONDS)
+                await self.renew()
             await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def renew(self) -> None:
+        """This server is alive, and these are its windows (all of it again: Redis may have
+        restarted and lost everything)."""
+        for attempt in range(2):  # redis-py's pipelines do not retry on a dropped connection
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.set(self._instance_key(self.instance), "1", ex=INSTANCE_TTL_SECONDS)
+                    for sid, conversation_id in list(self.rooms.items()):
+                        key = self._room_key(conversation_id)
+                        pipe.sadd(key, f"{self.instance}/{sid}")
+                        pipe.expire(key, ROOM_TTL_SECONDS)
+                    await pipe.execute()
+                return
+            except RedisConnectionError:
+                if attempt:
+                    raise
 
     async def joined(self, sid: str, conversation_id: str) -> None:
         self.rooms[sid] = conversation_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol
 
-from redis import asyncio as aioredis
+from bot.channels.presence import shared_redis
 
 MAX_WAITING = 10_000
 KEY_PREFIX = "polisbot:rest-waiting"
@@ -55,7 +55,7 @@ class RedisWaitingConversations:
     Redis failure raises: the caller decides (a lost mark must not lose the citizen's turn)."""
 
     def __init__(self, redis_url: str) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.redis = shared_redis(redis_url)
 
     @staticmethod
     def _key(conversation_id: str) -> str:
