@@ -19,7 +19,13 @@ version they were written against (:data:`TESTED_RASA`):
 - the session start runs in this process (:func:`local_session_start`: the slots carried
   over, the language, the AI notice) when the action server cannot give it in time, and
   at once, without asking the action server, when the message that starts the session is
-  an emergency by the deterministic net (`bot.safety`): "Ring 112" never waits for it.
+  an emergency by the deterministic net (`bot.safety`): "Ring 112" never waits for it;
+- the tracker store is not "fail-safe" any more: Rasa's `FailSafeTrackerStore` saved a
+  conversation it could not write into process memory (lost at the next restart, never in
+  the database) and read a conversation it could not read as a new one (the draft gone).
+  A failed save or read is retried (:data:`STORE_RETRIES`), then raised, so the channel
+  tells the citizen the assistant could not answer, with 114 14, and nothing claims to be
+  stored that is not.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, cre
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.constants import (
     ACTION_LISTEN_NAME,
     ACTION_SESSION_START_NAME,
@@ -51,6 +58,7 @@ from bot.safety import detect_emergency
 logger = logging.getLogger(__name__)
 
 TESTED_RASA = "3.6.21"
+STORE_RETRIES = (0.2, 1.0)  # seconds before the second and the third try
 SESSION_START_SECONDS = 3.0
 LANGUAGES = ("sv", "en")
 # The form that forwards a handed-over conversation's messages (actions/actions.py).
@@ -178,14 +186,51 @@ def remembering_message(
     return handle_message
 
 
+async def _retried(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    """`call()`, tried again after each of STORE_RETRIES on an error; then the error."""
+    for delay in (*STORE_RETRIES, None):
+        try:
+            return await call()
+        except Exception as error:
+            if delay is None:
+                logger.error("tracker store: %s failed (%s); the citizen is told",
+                             what, type(error).__name__)
+                raise
+            logger.warning("tracker store: %s failed (%s); trying again", what,
+                           type(error).__name__)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def save_or_raise(self: FailSafeTrackerStore, tracker: DialogueStateTracker) -> None:
+    """Save to the real store (retried); never to the in-memory fallback."""
+    await _retried("save", lambda: self._tracker_store.save(tracker))
+
+
+async def retrieve_or_raise(self: FailSafeTrackerStore, sender_id: str
+                            ) -> DialogueStateTracker | None:
+    """Read from the real store (retried); an error is not "a new conversation"."""
+    return await _retried("read", lambda: self._tracker_store.retrieve(sender_id))
+
+
+async def retrieve_full_or_raise(self: FailSafeTrackerStore, sender_id: str
+                                 ) -> DialogueStateTracker | None:
+    return await _retried("read", lambda: self._tracker_store.retrieve_full_tracker(sender_id))
+
+
 def apply(action_timeout: float) -> None:
     """Install the wrappers (idempotent); refuses a Rasa they were not written against."""
     if rasa.__version__ != TESTED_RASA:
         raise RuntimeError(f"bot.rasa_honest_failure is written for Rasa {TESTED_RASA}, not "
                            f"{rasa.__version__}: check RemoteAction.run and "
-                           "MessageProcessor._update_tracker_session, then update it")
+                           "MessageProcessor._update_tracker_session and FailSafeTrackerStore, "
+                           "then update it")
     if not getattr(RemoteAction.run, "honest", False):
         RemoteAction.run = honest_run(RemoteAction.run, action_timeout)  # type: ignore
+    FailSafeTrackerStore.save = save_or_raise  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve = retrieve_or_raise  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve_full_tracker = (  # type: ignore[method-assign]
+        retrieve_full_or_raise)
     if not getattr(MessageProcessor.handle_message, "honest", False):
         MessageProcessor.handle_message = remembering_message(  # type: ignore[method-assign]
             MessageProcessor.handle_message)
