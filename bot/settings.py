@@ -83,8 +83,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "CORS_ORIGINS",
-        "*",
-        "Space-separated origins allowed to open the web chat socket ('*' allows all).",
+        "",
+        "Space-separated origins (the pages that embed the web chat, e.g. "
+        "'https://polisen.se https://www.polisen.se') allowed to use the chat channels, the "
+        "picture upload and Rasa's API from a browser. Empty: only this system's own demo "
+        "page and Rasa server (http://127.0.0.1 and http://localhost at WEB_PORT and "
+        "RASA_PORT). '*' allows every origin (never in production).",
     ),
     Setting("TIP_ENCRYPTION_KEYS", "",
             "Fernet keys that encrypt tips and conversation transcripts at rest, separated by "
@@ -220,6 +224,12 @@ def _env(environ: Mapping[str, str], name: str) -> str:
     return environ.get(name, default) or default
 
 
+def own_origins(*ports: int) -> tuple[str, ...]:
+    """This system's own origins (the demo page's, and the Rasa server's own for clients that
+    name it): the default CORS allow-list."""
+    return tuple(f"http://{host}:{port}" for port in ports for host in ("127.0.0.1", "localhost"))
+
+
 def _absolute_database_url(url: str, root: Path) -> str:
     """Anchor a relative SQLite path at the project root so every process finds one file."""
     prefix = "sqlite:///"
@@ -269,7 +279,8 @@ class Settings:
             web_port=int(_env(env, "WEB_PORT")),
             model_dir=model_dir if model_dir.is_absolute() else root / model_dir,
             session_secret=env.get("SESSION_SECRET", ""),
-            cors_origins=tuple(_env(env, "CORS_ORIGINS").split()),
+            cors_origins=tuple(_env(env, "CORS_ORIGINS").split())
+            or own_origins(int(_env(env, "WEB_PORT")), int(_env(env, "RASA_PORT"))),
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
             root=root,
