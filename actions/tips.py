@@ -25,7 +25,7 @@ from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TEXT, InvalidDraft
 from bot.tips.store import TipNotStored
 
 logger = logging.getLogger(__name__)
-TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id")
+TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id", "tip_capped")
 REQUESTED_SLOT = "requested_slot"
 _T = TypeVar("_T")
 _CAPPED = {"sv": f"Svaret var långt. Jag sparade de första {MAX_TEXT} tecknen.",
@@ -89,7 +89,8 @@ def _free_text(slot: str):  # noqa: ANN202 - a validate_<slot> method for FormVa
         text, capped = intake.answer(value)
         if capped:
             dispatcher.utter_message(text=_CAPPED[language])
-        return {slot: text}
+        return {slot: text, "tip_capped": intake.capped_slots(tracker.get_slot("tip_capped"),
+                                                              slot, capped)}
     return validate
 
 
