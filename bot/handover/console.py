@@ -180,6 +180,16 @@ def _host(request: web.Request) -> str:
     return (request.host or "").lower()
 
 
+def _client_address(request: web.Request) -> str:
+    """The address a request came from (the proxy's X-Forwarded-For when trusted)."""
+    if _settings(request).trust_proxy:
+        # the entry our own proxy added (the ones before it are the client's to write)
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return request.remote or "-"
+
+
 def _same_origin(request: web.Request) -> bool:
     """False only when the browser says the request comes from another site."""
     origin = request.headers.get("Origin")
@@ -368,6 +378,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         username,
         _field(form, "password"),
         max_failures=settings.login_max_failures,
+        client=_client_address(request),
     )
     if result.agent is None:
         message = (
