@@ -15,7 +15,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from bot import rasa_fixes, rasa_honest_failure
+from bot import rasa_fixes, rasa_honest_failure, rasa_rate_limit
+from bot.ratelimit import RateLimits
 from bot.settings import Settings
 
 PROTECTED_PATHS = ("/version",)
@@ -57,6 +58,7 @@ def main() -> None:
     settings = Settings.from_env()
     rasa_fixes.apply(settings.rasa_concurrent_messages)
     rasa_honest_failure.apply(settings.action_timeout_seconds)
+    rasa_rate_limit.apply(RateLimits.from_redis_url(settings.redis_url))
     import rasa.server
     from rasa.__main__ import main as rasa_main
 

@@ -147,8 +147,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CONSOLE_LOGIN_MAX_FAILURES",
         "5",
-        "Failed logins for one user name within 15 minutes before that name is refused for "
-        "15 minutes (0 turns the lock off).",
+        "Failed logins of one user name from one client within 15 minutes before that client "
+        "is refused that name for 15 minutes; a client failing 4 times as often over all "
+        "names is refused every name (0 turns both off).",
     ),
     Setting(
         "HANDOVER_POLL_SECONDS",
@@ -184,8 +185,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REDIS_URL",
         "",
-        "Redis for de-duplicating Meta's retried deliveries (SET NX EX). Empty: the "
-        "meta_seen_messages table in the service database.",
+        "Redis for de-duplicating Meta's retried deliveries (SET NX EX) and for the rate "
+        "limits every process shares (bot/ratelimit.py). Empty: the meta_seen_messages table "
+        "in the service database, and limits counted per process.",
     ),
     Setting(
         "META_DEDUP_TTL_SECONDS",
@@ -256,6 +258,7 @@ class Settings:
     rest_token: str = ""
     action_timeout_seconds: float = 10.0
     supervisor_status_file: str = ""
+    redis_url: str = ""
     rasa_concurrent_messages: int = 1
     root: Path = field(default=PROJECT_ROOT)
 
@@ -274,6 +277,7 @@ class Settings:
             rest_token=env.get("REST_TOKEN", ""),
             action_timeout_seconds=max(0.1, float(_env(env, "ACTION_TIMEOUT_SECONDS"))),
             supervisor_status_file=env.get("SUPERVISOR_STATUS_FILE", ""),
+            redis_url=env.get("REDIS_URL", ""),
             actions_port=int(_env(env, "ACTIONS_PORT")),
             web_host=_env(env, "WEB_HOST"),
             web_port=int(_env(env, "WEB_PORT")),

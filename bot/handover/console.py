@@ -87,6 +87,7 @@ from bot.handover.service import (
 from bot.handover.settings import HandoverSettings
 from bot.storage.db import make_session_factory
 from bot.tips.tokens import verify_token
+from bot.web.clients import client_address
 from bot.web.forms import read_form
 from bot.web.keys import ENGINE
 
@@ -178,16 +179,6 @@ def _host(request: web.Request) -> str:
     if _settings(request).trust_proxy and request.headers.get("X-Forwarded-Host"):
         return request.headers["X-Forwarded-Host"].split(",")[0].strip().lower()
     return (request.host or "").lower()
-
-
-def _client_address(request: web.Request) -> str:
-    """The address a request came from (the proxy's X-Forwarded-For when trusted)."""
-    if _settings(request).trust_proxy:
-        # the entry our own proxy added (the ones before it are the client's to write)
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.remote or "-"
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -378,7 +369,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         username,
         _field(form, "password"),
         max_failures=settings.login_max_failures,
-        client=_client_address(request),
+        client=client_address(request),
     )
     if result.agent is None:
         message = (
