@@ -71,9 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_CACHE_SIZE",
         "2000",
         "Conversations the Rasa server keeps in memory between messages (each for at most 10 "
-        "minutes idle; about 85 KB for a 7-message conversation), so a message costs no "
-        "database read. It assumes one Rasa server per database: set 0 when several Rasa "
-        "processes share one.",
+        "minutes idle; about 85 KB for a 7-message conversation), so a message costs one "
+        "point query instead of a read of the whole session. Safe with several Rasa processes "
+        "on one database: a conversation another process continued is read again.",
     ),
     Setting(
         "SESSION_SECRET",
@@ -185,9 +185,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REDIS_URL",
         "",
-        "Redis for de-duplicating Meta's retried deliveries (SET NX EX) and for the rate "
-        "limits every process shares (bot/ratelimit.py). Empty: the meta_seen_messages table "
-        "in the service database, and limits counted per process.",
+        "Redis shared by every process: the Rasa servers' conversation locks (so two "
+        "instances never work on one conversation at once), the de-duplication of Meta's "
+        "retried deliveries (SET NX EX) and the rate limits (bot/ratelimit.py). Empty: locks "
+        "in the Rasa process (one Rasa server), the meta_seen_messages table in the service "
+        "database, and limits counted per process.",
     ),
     Setting(
         "META_DEDUP_TTL_SECONDS",
@@ -258,8 +260,8 @@ class Settings:
     rest_token: str = ""
     action_timeout_seconds: float = 10.0
     supervisor_status_file: str = ""
-    redis_url: str = ""
     rasa_concurrent_messages: int = 1
+    redis_url: str = ""
     root: Path = field(default=PROJECT_ROOT)
 
     @classmethod
@@ -277,7 +279,6 @@ class Settings:
             rest_token=env.get("REST_TOKEN", ""),
             action_timeout_seconds=max(0.1, float(_env(env, "ACTION_TIMEOUT_SECONDS"))),
             supervisor_status_file=env.get("SUPERVISOR_STATUS_FILE", ""),
-            redis_url=env.get("REDIS_URL", ""),
             actions_port=int(_env(env, "ACTIONS_PORT")),
             web_host=_env(env, "WEB_HOST"),
             web_port=int(_env(env, "WEB_PORT")),
@@ -287,6 +288,7 @@ class Settings:
             or own_origins(int(_env(env, "WEB_PORT")), int(_env(env, "RASA_PORT"))),
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
+            redis_url=_env(env, "REDIS_URL"),
             root=root,
         )
 

@@ -74,6 +74,15 @@ def _conversation(store: EncryptedSQLTrackerStore, turns: list[list[Event]]) -> 
         assert tracker is not None
 
 
+def _saved(store: EncryptedSQLTrackerStore, tracker: DialogueStateTracker | None,
+           events: list[Event]) -> None:
+    """One message's events added to `tracker` and saved, as the Rasa server does."""
+    assert tracker is not None
+    for event in events:
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+
+
 def _continued(store: EncryptedSQLTrackerStore, events: list[Event]) -> DialogueStateTracker:
     """A stored "hej" conversation, read back and continued with `events` (not saved)."""
     _conversation(store, [_session_start(1.0), _turn("hej", 2.0)])
@@ -139,6 +148,33 @@ def test_a_conversation_another_process_continued_is_read_from_the_database(
     _conversation(second, [_turn("fortsätter", 3.0)])
     assert [e["text"] for e in _dicts(asyncio.run(first.retrieve("citizen")))
             if e["event"] == "user"] == ["hej", "fortsätter"]
+
+
+def test_two_remembering_processes_on_one_database_never_use_a_stale_conversation(
+        store_factory) -> None:
+    first, second = store_factory(), store_factory()
+    _saved(first, DialogueStateTracker("citizen", DOMAIN.slots),
+           _session_start(1.0) + _turn("hej", 2.0))  # the first process remembers it
+    _saved(second, asyncio.run(second.retrieve("citizen")),
+           [SlotSet("area", "2180", timestamp=2.5), *_turn("Gävle", 3.0)])
+    continued = asyncio.run(first.retrieve("citizen"))
+    assert continued is not None and continued.get_slot("area") == "2180"
+    _saved(first, continued, _turn("och narkotika?", 4.0))
+    for store in (first, second):
+        read = asyncio.run(store.retrieve("citizen"))
+        assert [e["text"] for e in _dicts(read) if e["event"] == "user"] == [
+            "hej", "Gävle", "och narkotika?"]
+    everything = asyncio.run(store_factory(cache_size=0).retrieve_full_tracker("citizen"))
+    assert len(_dicts(everything)) == 3 + 4 + 1 + 4 + 4  # every event stored exactly once
+
+
+def test_a_remembered_new_conversation_that_another_process_began_is_read(
+        store_factory) -> None:
+    first, second = store_factory(), store_factory()
+    assert asyncio.run(first.retrieve("citizen")) is None  # remembered as new
+    _conversation(second, [_session_start(1.0), _turn("hej", 2.0)])
+    read = asyncio.run(first.retrieve("citizen"))
+    assert [e["text"] for e in _dicts(read) if e["event"] == "user"] == ["hej"]
 
 
 def test_a_new_conversation_is_stored_without_counting_what_is_there(store_factory,

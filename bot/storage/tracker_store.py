@@ -12,8 +12,12 @@ exactly the current session, as `retrieve` would read it back): the next message
 conversation gets that tracker, and a save writes only what is new. A tracker is handed
 out once: until it is saved again a second reader, or a message after a failure, reads the
 database. The database stays the record: a cold conversation, a restart or a full-history
-read goes to it. The memory is only valid while this process is the one writer of the
-events table, so run one Rasa server per database or set TRACKER_CACHE_SIZE=0 (see README).
+read goes to it.
+
+Several Rasa processes may share the database: the memory remembers the id of the
+conversation's newest stored event, and each read first asks the database for that id (one
+indexed point query). When another process has stored events since, the conversation is
+read from the database instead.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -39,17 +43,21 @@ from bot.tips.crypto import TipCipher
 from bot.tips.settings import TipSettings
 
 IDLE_SECONDS = 600.0
-# Set on a tracker this store read or saved: how many of its events are in the database.
+# Set on a tracker this store read or saved: how many of its events are in the database,
+# and the id of the newest of them.
 STORED_EVENTS = "_stored_events"
+STORED_LAST_ID = "_stored_last_id"
 
 
 @dataclass
 class _Remembered:
-    """A conversation's last saved tracker (None: known to have no events yet)."""
+    """A conversation's last saved tracker (None: known to have no events yet), and the id
+    of its newest stored event when remembered (None: no event stored)."""
 
     tracker: DialogueStateTracker | None
     domain: Domain | None
     used: float
+    last_id: int | None = None
 
 
 class RecentTrackers:
@@ -68,10 +76,10 @@ class RecentTrackers:
         return item
 
     def put(self, sender_id: str, tracker: DialogueStateTracker | None,
-            domain: Domain | None) -> None:
+            domain: Domain | None, last_id: int | None = None) -> None:
         if self.size <= 0:
             return
-        self._items[sender_id] = _Remembered(tracker, domain, time.monotonic())
+        self._items[sender_id] = _Remembered(tracker, domain, time.monotonic(), last_id)
         self._items.move_to_end(sender_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -121,6 +129,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         sender_id = tracker.sender_id
         remembered = self.recent.take(sender_id)  # nothing is remembered until committed
         stored: int | None = tracker.__dict__.pop(STORED_EVENTS, None)
+        last_id: int | None = tracker.__dict__.pop(STORED_LAST_ID, None)
         if stored is None and remembered is not None and remembered.tracker is None:
             stored = 0  # read as new by this process: no need to count
         events = list(tracker.events)
@@ -138,37 +147,65 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 "action_name": data.get("name"),
                 "data": self._seal(json.dumps(data)),
             })
-        if rows:  # one multi-row statement in its own transaction
-            with self.engine.begin() as connection:
-                connection.execute(insert(self.SQLEvent.__table__), rows)
+        if rows:
+            last_id = self._insert(rows)
+        elif last_id is None and stored:
+            last_id = self._last_id(sender_id)
         if self.recent.size > 0 and self.domain is not None:
-            self._remember(tracker)
+            self._remember(tracker, last_id)
 
-    def _remember(self, tracker: DialogueStateTracker) -> None:
+    def _insert(self, rows: list[dict[str, Any]]) -> int:
+        """Store the rows in one statement and transaction; the id of the newest. PostgreSQL
+        returns the ids it gave; SQLite holds its write lock until the commit, so no other
+        writer can come between the insert and the read of the newest id."""
+        table = self.SQLEvent.__table__
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                ids = connection.execute(insert(table).values(rows).returning(table.c.id))
+                return max(ids.scalars())
+            connection.execute(insert(table), rows)
+            newest = connection.execute(select(func.max(table.c.id)).where(
+                table.c.sender_id == rows[0]["sender_id"])).scalar_one()
+            return int(newest)
+
+    def _last_id(self, sender_id: str) -> int | None:
+        """The id of the conversation's newest stored event (an indexed point query)."""
+        table = self.SQLEvent.__table__
+        with self.engine.connect() as connection:
+            newest = connection.execute(select(func.max(table.c.id)).where(
+                table.c.sender_id == sender_id)).scalar_one_or_none()
+        return None if newest is None else int(newest)
+
+    def _remember(self, tracker: DialogueStateTracker, last_id: int | None) -> None:
         """Keep the saved tracker for the conversation's next message; when it also holds
         an earlier session (a session just started), keep what a read gives instead."""
         session = latest_session(tracker)
         if session is not None:  # as read back: the latest session's JSON, replayed
             tracker = self._replayed(tracker.sender_id,
                                      [json.loads(json.dumps(e.as_dict())) for e in session])
-        self.recent.put(tracker.sender_id, self._counted(tracker), self.domain)
+        self.recent.put(tracker.sender_id, self._counted(tracker, last_id), self.domain,
+                        last_id)
 
     def _replayed(self, sender_id: str, events: list[dict[str, Any]]) -> DialogueStateTracker:
         """A tracker from stored event JSON, as Rasa's SQL store builds it."""
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
-    def _counted(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
-        """Mark a tracker that holds exactly the stored current session with its count, so
-        its next save writes only what was added (only while this store remembers)."""
+    def _counted(self, tracker: DialogueStateTracker, last_id: int | None
+                 ) -> DialogueStateTracker:
+        """Mark a tracker that holds exactly the stored current session with its count and
+        newest event id, so its next save writes only what was added (only while this store
+        remembers)."""
         if self.recent.size > 0:
             tracker.__dict__[STORED_EVENTS] = len(tracker.events)
+            tracker.__dict__[STORED_LAST_ID] = last_id
         return tracker
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
         if not fetch_events_from_all_sessions:
             remembered = self.recent.take(sender_id)
-            if remembered is not None and remembered.domain is self.domain:
+            if (remembered is not None and remembered.domain is self.domain
+                    and self._last_id(sender_id) == remembered.last_id):
                 if remembered.tracker is None:  # still new: keep knowing it
                     self.recent.put(sender_id, None, self.domain)
                 return remembered.tracker
@@ -178,9 +215,10 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 fetch_events_from_all_sessions=fetch_events_from_all_sessions,
             ).all()
             events = [json.loads(self._open(row.data)) for row in rows]
+            last_id = max((row.id for row in rows), default=None)
         if not events and not fetch_events_from_all_sessions:
             self.recent.put(sender_id, None, self.domain)  # new: its first save needs no count
         if not events or not self.domain:
             return None
         tracker = self._replayed(sender_id, events)
-        return tracker if fetch_events_from_all_sessions else self._counted(tracker)
+        return tracker if fetch_events_from_all_sessions else self._counted(tracker, last_id)
