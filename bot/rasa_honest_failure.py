@@ -12,7 +12,8 @@ Rasa has no extension point for any of this, so these are wrappers around
 version they were written against (:data:`TESTED_RASA`):
 
 - every custom action has a deadline (`ACTION_TIMEOUT_SECONDS`, the session start
-  :data:`SESSION_START_SECONDS` at most);
+  :data:`SESSION_START_SECONDS` at most, any action for an emergency message
+  :data:`EMERGENCY_ACTION_SECONDS`: a REST answer, which comes whole, is not held back);
 - a custom action that fails or times out tells the citizen, once per message, in their
   language and on their own channel, that something went wrong, with 114 14 and 112. Its
   events are lost as before, so whatever the citizen had filled in (a tip's draft) stays;
@@ -60,6 +61,10 @@ logger = logging.getLogger(__name__)
 TESTED_RASA = "3.6.21"
 STORE_RETRIES = (0.2, 1.0)  # seconds before the second and the third try
 SESSION_START_SECONDS = 3.0
+# Every custom action run for an emergency message (e.g. the tip form after "Ring 112",
+# the handover's emergency relay) waits at most this long: the answer is not held back.
+EMERGENCY_ACTION_SECONDS = 1.0
+VALIDATE_PREFIX = "validate_"
 LANGUAGES = ("sv", "en")
 # The form that forwards a handed-over conversation's messages (actions/actions.py).
 HANDOVER_FORM, HANDOVER_MESSAGE = "handover_form", "handover_message"
@@ -75,6 +80,28 @@ SOMETHING_WENT_WRONG = {
 
 _message: ContextVar[UserMessage | None] = ContextVar("honest_failure_message", default=None)
 _told: ContextVar[list[bool] | None] = ContextVar("honest_failure_told", default=None)
+# Set once a custom action failed while handling the current message: the following ones
+# fail at once instead of each waiting for its deadline again.
+_failed: ContextVar[list[bool] | None] = ContextVar("honest_failure_failed", default=None)
+
+
+class ActionServerFailedEarlier(Exception):
+    """A custom action not even tried: one failed earlier for the same message."""
+
+
+async def _run_unless_failed(call: Awaitable[list[Event]], deadline: float) -> list[Event]:
+    failed = _failed.get()
+    if failed:
+        call.close()  # type: ignore[attr-defined] - the coroutine is never awaited
+        raise ActionServerFailedEarlier()
+    try:
+        return await asyncio.wait_for(call, deadline)
+    except ActionExecutionRejection:
+        raise
+    except Exception:
+        if failed is not None:
+            failed.append(True)
+        raise
 
 
 def conversation_language(tracker: DialogueStateTracker) -> str:
@@ -148,18 +175,26 @@ def honest_run(run: Callable[..., Awaitable[list[Event]]],
             if text and detect_emergency(text):
                 return local_session_start(tracker, domain, text)
             try:
-                return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain),
-                                              min(timeout, SESSION_START_SECONDS))
+                return await _run_unless_failed(run(self, output_channel, nlg, tracker, domain),
+                                                min(timeout, SESSION_START_SECONDS))
             except Exception as error:  # noqa: BLE001 - the session starts here instead
                 logger.warning("action server did not start the session (%s); started locally",
                                type(error).__name__)
                 return local_session_start(tracker, domain, text)
+        emergency = bool(text and detect_emergency(text))
+        deadline = min(timeout, EMERGENCY_ACTION_SECONDS) if emergency else timeout
         try:
-            return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain),
-                                          timeout)
+            return await _run_unless_failed(run(self, output_channel, nlg, tracker, domain),
+                                            deadline)
         except ActionExecutionRejection:
             raise  # a form refusing an answer: Rasa's own, normal flow
         except Exception as error:
+            if emergency and self.name().startswith(VALIDATE_PREFIX):
+                # A form (the tip form) checks every answer first; an emergency is refused
+                # there anyway, and a refusal lets the rules answer "Ring 112" at once.
+                logger.error("custom action %s failed (%s) on an emergency; refused so the "
+                             "rules answer it", self.name(), type(error).__name__)
+                raise ActionExecutionRejection(self.name()) from error
             logger.error("custom action %s failed (%s); the citizen is told",
                          self.name(), type(error).__name__)
             await tell_something_went_wrong(output_channel, tracker)
@@ -175,12 +210,13 @@ def remembering_message(
     (its text decides the session start) and apologise at most once."""
 
     async def handle_message(self: MessageProcessor, message: UserMessage) -> Any:
-        message_token, told_token = _message.set(message), _told.set([])
+        tokens = _message.set(message), _told.set([]), _failed.set([])
         try:
             return await handle(self, message)
         finally:
-            _message.reset(message_token)
-            _told.reset(told_token)
+            _message.reset(tokens[0])
+            _told.reset(tokens[1])
+            _failed.reset(tokens[2])
 
     handle_message.honest = True  # type: ignore[attr-defined]
     return handle_message
