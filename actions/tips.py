@@ -89,8 +89,10 @@ def _free_text(slot: str):  # noqa: ANN202 - a validate_<slot> method for FormVa
         text, capped = intake.answer(value)
         if capped:
             dispatcher.utter_message(text=_CAPPED[language])
-        return {slot: text, "tip_capped": intake.capped_slots(tracker.get_slot("tip_capped"),
-                                                              slot, capped)}
+        known = tracker.get_slot("tip_capped") or []
+        if not capped and slot not in known:
+            return {slot: text}
+        return {slot: text, "tip_capped": intake.capped_slots(known, slot, capped)}
     return validate
 
 

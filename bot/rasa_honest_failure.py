@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -89,10 +89,11 @@ class ActionServerFailedEarlier(Exception):
     """A custom action not even tried: one failed earlier for the same message."""
 
 
-async def _run_unless_failed(call: Awaitable[list[Event]], deadline: float) -> list[Event]:
+async def _run_unless_failed(call: Coroutine[Any, Any, list[Event]],
+                             deadline: float) -> list[Event]:
     failed = _failed.get()
     if failed:
-        call.close()  # type: ignore[attr-defined] - the coroutine is never awaited
+        call.close()  # never awaited: the action is not tried
         raise ActionServerFailedEarlier()
     try:
         return await asyncio.wait_for(call, deadline)
@@ -162,7 +163,7 @@ def local_session_start(tracker: DialogueStateTracker, domain: Domain,
     return events
 
 
-def honest_run(run: Callable[..., Awaitable[list[Event]]],
+def honest_run(run: Callable[..., Coroutine[Any, Any, list[Event]]],
                timeout: float) -> Callable[..., Awaitable[list[Event]]]:
     """`RemoteAction.run` with a deadline, a local session start and the apology."""
 
