@@ -26,7 +26,7 @@ from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TEXT, InvalidDraft
 from bot.tips.store import TipNotStored
 
 logger = logging.getLogger(__name__)
-TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id", "tip_discard")
+TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id", "tip_discard", "tip_capped")
 REQUESTED_SLOT = "requested_slot"
 # "Vill du kasta tipset?": while the form asks this, `tip_discard` holds the step to go back
 # to when the citizen keeps the tip.
@@ -159,7 +159,10 @@ def _free_text(slot: str):  # noqa: ANN202 - a validate_<slot> method for FormVa
         text, capped = intake.answer(value)
         if capped:
             dispatcher.utter_message(text=_CAPPED[language])
-        return {slot: text}
+        known = tracker.get_slot("tip_capped") or []
+        if not capped and slot not in known:
+            return {slot: text}
+        return {slot: text, "tip_capped": intake.capped_slots(known, slot, capped)}
     return validate
 
 

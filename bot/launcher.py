@@ -156,9 +156,7 @@ class Stack:
                     "run",
                     "--model",
                     str(self.model),
-                    "--enable-api",
-                    "--auth-token",
-                    token,
+                    "--enable-api",  # its token comes from RASA_TOKEN (not shown by ps)
                     "--interface",
                     s.rasa_host,
                     "--port",

@@ -12,21 +12,28 @@ Rasa has no extension point for any of this, so these are wrappers around
 version they were written against (:data:`TESTED_RASA`):
 
 - every custom action has a deadline (`ACTION_TIMEOUT_SECONDS`, the session start
-  :data:`SESSION_START_SECONDS` at most);
+  :data:`SESSION_START_SECONDS` at most, any action for an emergency message
+  :data:`EMERGENCY_ACTION_SECONDS`: a REST answer, which comes whole, is not held back);
 - a custom action that fails or times out tells the citizen, once per message, in their
   language and on their own channel, that something went wrong, with 114 14 and 112. Its
   events are lost as before, so whatever the citizen had filled in (a tip's draft) stays;
 - the session start runs in this process (:func:`local_session_start`: the slots carried
   over, the language, the AI notice) when the action server cannot give it in time, and
   at once, without asking the action server, when the message that starts the session is
-  an emergency by the deterministic net (`bot.safety`): "Ring 112" never waits for it.
+  an emergency by the deterministic net (`bot.safety`): "Ring 112" never waits for it;
+- the tracker store is not "fail-safe" any more: Rasa's `FailSafeTrackerStore` saved a
+  conversation it could not write into process memory (lost at the next restart, never in
+  the database) and read a conversation it could not read as a new one (the draft gone).
+  A failed save or read is retried (:data:`STORE_RETRIES`), then raised, so the channel
+  tells the citizen the assistant could not answer, with 114 14, and nothing claims to be
+  stored that is not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -36,6 +43,7 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, cre
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.constants import (
     ACTION_LISTEN_NAME,
     ACTION_SESSION_START_NAME,
@@ -51,7 +59,12 @@ from bot.safety import detect_emergency
 logger = logging.getLogger(__name__)
 
 TESTED_RASA = "3.6.21"
+STORE_RETRIES = (0.2, 1.0)  # seconds before the second and the third try
 SESSION_START_SECONDS = 3.0
+# Every custom action run for an emergency message (e.g. the tip form after "Ring 112",
+# the handover's emergency relay) waits at most this long: the answer is not held back.
+EMERGENCY_ACTION_SECONDS = 1.0
+VALIDATE_PREFIX = "validate_"
 LANGUAGES = ("sv", "en")
 # The form that forwards a handed-over conversation's messages (actions/actions.py).
 HANDOVER_FORM, HANDOVER_MESSAGE = "handover_form", "handover_message"
@@ -67,6 +80,29 @@ SOMETHING_WENT_WRONG = {
 
 _message: ContextVar[UserMessage | None] = ContextVar("honest_failure_message", default=None)
 _told: ContextVar[list[bool] | None] = ContextVar("honest_failure_told", default=None)
+# Set once a custom action failed while handling the current message: the following ones
+# fail at once instead of each waiting for its deadline again.
+_failed: ContextVar[list[bool] | None] = ContextVar("honest_failure_failed", default=None)
+
+
+class ActionServerFailedEarlier(Exception):
+    """A custom action not even tried: one failed earlier for the same message."""
+
+
+async def _run_unless_failed(call: Coroutine[Any, Any, list[Event]],
+                             deadline: float) -> list[Event]:
+    failed = _failed.get()
+    if failed:
+        call.close()  # never awaited: the action is not tried
+        raise ActionServerFailedEarlier()
+    try:
+        return await asyncio.wait_for(call, deadline)
+    except ActionExecutionRejection:
+        raise
+    except Exception:
+        if failed is not None:
+            failed.append(True)
+        raise
 
 
 def conversation_language(tracker: DialogueStateTracker) -> str:
@@ -127,7 +163,7 @@ def local_session_start(tracker: DialogueStateTracker, domain: Domain,
     return events
 
 
-def honest_run(run: Callable[..., Awaitable[list[Event]]],
+def honest_run(run: Callable[..., Coroutine[Any, Any, list[Event]]],
                timeout: float) -> Callable[..., Awaitable[list[Event]]]:
     """`RemoteAction.run` with a deadline, a local session start and the apology."""
 
@@ -140,18 +176,26 @@ def honest_run(run: Callable[..., Awaitable[list[Event]]],
             if text and detect_emergency(text):
                 return local_session_start(tracker, domain, text)
             try:
-                return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain),
-                                              min(timeout, SESSION_START_SECONDS))
+                return await _run_unless_failed(run(self, output_channel, nlg, tracker, domain),
+                                                min(timeout, SESSION_START_SECONDS))
             except Exception as error:  # noqa: BLE001 - the session starts here instead
                 logger.warning("action server did not start the session (%s); started locally",
                                type(error).__name__)
                 return local_session_start(tracker, domain, text)
+        emergency = bool(text and detect_emergency(text))
+        deadline = min(timeout, EMERGENCY_ACTION_SECONDS) if emergency else timeout
         try:
-            return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain),
-                                          timeout)
+            return await _run_unless_failed(run(self, output_channel, nlg, tracker, domain),
+                                            deadline)
         except ActionExecutionRejection:
             raise  # a form refusing an answer: Rasa's own, normal flow
         except Exception as error:
+            if emergency and self.name().startswith(VALIDATE_PREFIX):
+                # A form (the tip form) checks every answer first; an emergency is refused
+                # there anyway, and a refusal lets the rules answer "Ring 112" at once.
+                logger.error("custom action %s failed (%s) on an emergency; refused so the "
+                             "rules answer it", self.name(), type(error).__name__)
+                raise ActionExecutionRejection(self.name()) from error
             logger.error("custom action %s failed (%s); the citizen is told",
                          self.name(), type(error).__name__)
             await tell_something_went_wrong(output_channel, tracker)
@@ -167,15 +211,48 @@ def remembering_message(
     (its text decides the session start) and apologise at most once."""
 
     async def handle_message(self: MessageProcessor, message: UserMessage) -> Any:
-        message_token, told_token = _message.set(message), _told.set([])
+        tokens = _message.set(message), _told.set([]), _failed.set([])
         try:
             return await handle(self, message)
         finally:
-            _message.reset(message_token)
-            _told.reset(told_token)
+            _message.reset(tokens[0])
+            _told.reset(tokens[1])
+            _failed.reset(tokens[2])
 
     handle_message.honest = True  # type: ignore[attr-defined]
     return handle_message
+
+
+async def _retried(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    """`call()`, tried again after each of STORE_RETRIES on an error; then the error."""
+    for delay in (*STORE_RETRIES, None):
+        try:
+            return await call()
+        except Exception as error:
+            if delay is None:
+                logger.error("tracker store: %s failed (%s); the citizen is told",
+                             what, type(error).__name__)
+                raise
+            logger.warning("tracker store: %s failed (%s); trying again", what,
+                           type(error).__name__)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def save_or_raise(self: FailSafeTrackerStore, tracker: DialogueStateTracker) -> None:
+    """Save to the real store (retried); never to the in-memory fallback."""
+    await _retried("save", lambda: self._tracker_store.save(tracker))
+
+
+async def retrieve_or_raise(self: FailSafeTrackerStore, sender_id: str
+                            ) -> DialogueStateTracker | None:
+    """Read from the real store (retried); an error is not "a new conversation"."""
+    return await _retried("read", lambda: self._tracker_store.retrieve(sender_id))
+
+
+async def retrieve_full_or_raise(self: FailSafeTrackerStore, sender_id: str
+                                 ) -> DialogueStateTracker | None:
+    return await _retried("read", lambda: self._tracker_store.retrieve_full_tracker(sender_id))
 
 
 def apply(action_timeout: float) -> None:
@@ -183,9 +260,14 @@ def apply(action_timeout: float) -> None:
     if rasa.__version__ != TESTED_RASA:
         raise RuntimeError(f"bot.rasa_honest_failure is written for Rasa {TESTED_RASA}, not "
                            f"{rasa.__version__}: check RemoteAction.run and "
-                           "MessageProcessor._update_tracker_session, then update it")
+                           "MessageProcessor._update_tracker_session and FailSafeTrackerStore, "
+                           "then update it")
     if not getattr(RemoteAction.run, "honest", False):
         RemoteAction.run = honest_run(RemoteAction.run, action_timeout)  # type: ignore
+    FailSafeTrackerStore.save = save_or_raise  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve = retrieve_or_raise  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve_full_tracker = (  # type: ignore[method-assign]
+        retrieve_full_or_raise)
     if not getattr(MessageProcessor.handle_message, "honest", False):
         MessageProcessor.handle_message = remembering_message(  # type: ignore[method-assign]
             MessageProcessor.handle_message)

@@ -100,8 +100,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "CORS_ORIGINS",
-        "*",
-        "Space-separated origins allowed to open the web chat socket ('*' allows all).",
+        "",
+        "Space-separated origins (the pages that embed the web chat, e.g. "
+        "'https://polisen.se https://www.polisen.se') allowed to use the chat channels, the "
+        "picture upload and Rasa's API from a browser. Empty: only this system's own demo "
+        "page and Rasa server (http://127.0.0.1 and http://localhost at WEB_PORT and "
+        "RASA_PORT). '*' allows every origin (never in production).",
     ),
     Setting("TIP_ENCRYPTION_KEYS", "",
             "Fernet keys that encrypt tips and conversation transcripts at rest, separated by "
@@ -160,8 +164,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CONSOLE_LOGIN_MAX_FAILURES",
         "5",
-        "Failed logins for one user name within 15 minutes before that name is refused for "
-        "15 minutes (0 turns the lock off).",
+        "Failed logins of one user name from one client within 15 minutes before that client "
+        "is refused that name for 15 minutes; a client failing 4 times as often over all "
+        "names is refused every name (0 turns both off).",
     ),
     Setting(
         "HANDOVER_POLL_SECONDS",
@@ -200,9 +205,10 @@ SETTINGS: tuple[Setting, ...] = (
         "Redis shared by every process: the Rasa servers' conversation locks (so two "
         "instances never work on one conversation at once), the web chat's socket.io rooms "
         "and who is connected (a push from any Rasa server reaches the citizen), the REST "
-        "channel's marks of waiting contact-centre messages, and the de-duplication of "
-        "Meta's retried deliveries (SET NX EX). Empty: all of that in the one Rasa process, "
-        "and the meta_seen_messages table in the service database.",
+        "channel's marks of waiting contact-centre messages, the de-duplication of "
+        "Meta's retried deliveries (SET NX EX), and the rate limits (bot/ratelimit.py). Empty: "
+        "all of that in the one Rasa process, the meta_seen_messages table in the service "
+        "database, and limits counted per process.",
     ),
     Setting(
         "META_DEDUP_TTL_SECONDS",
@@ -239,6 +245,12 @@ SETTINGS: tuple[Setting, ...] = (
 def _env(environ: Mapping[str, str], name: str) -> str:
     default = next(s.default for s in SETTINGS if s.name == name)
     return environ.get(name, default) or default
+
+
+def own_origins(*ports: int) -> tuple[str, ...]:
+    """This system's own origins (the demo page's, and the Rasa server's own for clients that
+    name it): the default CORS allow-list."""
+    return tuple(f"http://{host}:{port}" for port in ports for host in ("127.0.0.1", "localhost"))
 
 
 def _absolute_database_url(url: str, root: Path) -> str:
@@ -295,7 +307,8 @@ class Settings:
             web_port=int(_env(env, "WEB_PORT")),
             model_dir=model_dir if model_dir.is_absolute() else root / model_dir,
             session_secret=env.get("SESSION_SECRET", ""),
-            cors_origins=tuple(_env(env, "CORS_ORIGINS").split()),
+            cors_origins=tuple(_env(env, "CORS_ORIGINS").split())
+            or own_origins(int(_env(env, "WEB_PORT")), int(_env(env, "RASA_PORT"))),
             tracker_cache_size=max(0, int(_env(env, "TRACKER_CACHE_SIZE"))),
             rasa_concurrent_messages=max(0, int(_env(env, "RASA_CONCURRENT_MESSAGES"))),
             redis_url=_env(env, "REDIS_URL"),

@@ -111,3 +111,16 @@ def test_the_web_chat_gets_the_honest_answer(system: RunningSystem, proxy: Actio
     texts = client.say("Det langas narkotika vid skolan på kvällarna", session)
     client.close()
     assert any("Något gick fel" in t and "114 14" in t for t in texts), texts
+
+
+def test_an_emergency_in_the_middle_of_a_tip_is_not_held_back_by_a_hung_action_server(
+        system: RunningSystem, proxy: ActionProxy) -> None:
+    chat = system.chat()
+    chat.say("hej")
+    assert "Vad vill du tipsa om?" in chat.say("jag vill tipsa polisen")
+    proxy.hang()
+    started = time.perf_counter()
+    text = chat.say(EMERGENCY)
+    elapsed = time.perf_counter() - started
+    assert "Ring 112 nu" in text and proxy.hanging
+    print(f"\nREST: 112 mid-tip with a hung action server in {elapsed:.2f} s")

@@ -30,3 +30,10 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme
+
+
+def test_cors_is_an_allow_list_of_the_own_page_by_default() -> None:
+    settings = Settings.from_env({"WEB_PORT": "8123", "RASA_PORT": "5123"})
+    assert settings.cors_origins == ("http://127.0.0.1:8123", "http://localhost:8123",
+                                     "http://127.0.0.1:5123", "http://localhost:5123")
+    assert "*" not in settings.cors_origins

@@ -10,7 +10,7 @@ from tests.conftest import RunningSystem
 def test_health_is_green_when_everything_runs(system: RunningSystem) -> None:
     reply = requests.get(f"http://127.0.0.1:{system.settings.web_port}/health", timeout=10)
     assert reply.status_code == 200
-    assert set(reply.json()["components"]) == {"database", "rasa", "actions", "web"}
+    assert set(reply.json()["components"]) == {"database", "rasa", "actions", "web", "supervisor"}
 
 
 def test_conversations_are_stored_in_the_service_database(system: RunningSystem) -> None:

@@ -188,18 +188,39 @@ def set_password(session: Session, username: str, password: str) -> bool:
     return True
 
 
-def _recent_failures(session: Session, name: str, now: datetime) -> int:
-    return int(
-        session.execute(
-            sa.select(sa.func.count())
-            .select_from(audit_log)
-            .where(
-                audit_log.c.agent == name,
-                audit_log.c.action == LOGIN_FAILED,
-                audit_log.c.at > now - LOCK_WINDOW,
-            )
-        ).scalar_one()
-    )
+# A client may fail this many times more (over all user names) before it is refused: an
+# office behind one address has room for its agents' typos, a guesser trying names has not.
+CLIENT_FAILURE_FACTOR = 4
+
+
+def client_key(address: str | None) -> str:
+    """How the audit log names the client a login came from: a digest, not its address."""
+    return "client:" + hashlib.sha256((address or "-").encode("utf-8")).hexdigest()[:16]
+
+
+def _recent_failures(session: Session, now: datetime, *, name: str | None = None,
+                     client: str | None = None) -> int:
+    """Failed logins in the lock window, for a user name, a client, or the name from one
+    client."""
+    query = (sa.select(sa.func.count()).select_from(audit_log)
+             .where(audit_log.c.action == LOGIN_FAILED, audit_log.c.at > now - LOCK_WINDOW))
+    if name is not None:
+        query = query.where(audit_log.c.agent == name)
+    if client is not None:
+        query = query.where(audit_log.c.object_id == client)
+    return int(session.execute(query).scalar_one())
+
+
+def _locked(session: Session, name: str, client: str | None, max_failures: int,
+            now: datetime) -> bool:
+    """Too many failures: of this user name from this client (so a stranger elsewhere
+    cannot lock an agent out), or of this client over all names (guessing names)."""
+    if not max_failures:
+        return False
+    if client is not None and _recent_failures(
+            session, now, client=client) >= max_failures * CLIENT_FAILURE_FACTOR:
+        return True
+    return _recent_failures(session, now, name=name, client=client) >= max_failures
 
 
 def login(
@@ -209,12 +230,18 @@ def login(
     *,
     max_failures: int = 5,
     now: datetime | None = None,
+    client: str | None = None,
 ) -> LoginResult:
-    """Check a user name and password; log the attempt in the audit log either way."""
+    """Check a user name and password; log the attempt in the audit log either way.
+
+    `client` is the address the login came from: failures are then counted per user name
+    and client, and per client (:func:`_locked`); without it, per user name."""
     moment = as_utc(now) or utcnow()
     name = normalise_username(username)[:80] or "-"
-    if max_failures and _recent_failures(session, name, moment) >= max_failures:
-        record_audit(session, name, LOGIN_FAILED, "session", "locked", now=moment)
+    client_id = client_key(client) if client is not None else None
+    if _locked(session, name, client_id, max_failures, moment):
+        record_audit(session, name, LOGIN_FAILED, "session", client_id or "locked",
+                     now=moment)
         return LoginResult(None, locked=True)
     row = session.execute(sa.select(agents).where(agents.c.username == name)).first()
     hasher = _hasher()
@@ -226,7 +253,7 @@ def login(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or row is None:
-        record_audit(session, name, LOGIN_FAILED, "session", None, now=moment)
+        record_audit(session, name, LOGIN_FAILED, "session", client_id, now=moment)
         return LoginResult(None)
     values: dict[str, object] = {"last_login_at": moment}
     if hasher.check_needs_rehash(row.password_hash):

@@ -88,6 +88,7 @@ from bot.handover.service import (
 from bot.handover.settings import HandoverSettings
 from bot.storage.db import make_session_factory
 from bot.tips.tokens import verify_token
+from bot.web.clients import client_address
 from bot.web.forms import read_form
 from bot.web.keys import ENGINE
 
@@ -369,6 +370,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         username,
         _field(form, "password"),
         max_failures=settings.login_max_failures,
+        client=client_address(request),
     )
     if result.agent is None:
         message = (

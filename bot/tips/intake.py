@@ -244,6 +244,17 @@ def answer(text: object) -> tuple[str | None, bool]:
     return (mask_personnummer(value) or None), capped
 
 
+def capped_slots(known: object, slot: str, capped: bool) -> list[str]:
+    """The form's capped answers (`tip_capped`) after `slot` was answered, capped or not."""
+    names = {name for name in known or [] if name in FREE_TEXT_SLOTS} if isinstance(
+        known, list) else set()
+    if capped:
+        names.add(slot)
+    else:
+        names.discard(slot)
+    return sorted(names)
+
+
 def summary(values: Mapping[str, object], language: str,
             pictures: int | None = None) -> tuple[str, list[dict[str, str]]]:
     """The whole tip as the citizen will send it, and the send/change/cancel buttons.
@@ -292,6 +303,8 @@ def draft_from(values: Mapping[str, object], channel: str, language: str,
         channel=channel,
         language=language,
         municipality_code=municipality_code,
+        capped=frozenset(name.removeprefix("tip_") for name in capped_slots(
+            values.get("tip_capped"), "", False)),
     )
 
 

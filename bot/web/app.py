@@ -12,11 +12,12 @@ from bot.handover.keys import SESSIONS
 from bot.handover.rasa_link import install_rasa_link
 from bot.handover.service import get_banner
 from bot.handover.settings import HandoverSettings
+from bot.ratelimit import RateLimits
 from bot.settings import Settings
 from bot.storage.db import make_engine
 from bot.tips.api import install as install_tips
 from bot.tips.settings import TipSettings
-from bot.web.keys import ENGINE, HTTP, SETTINGS
+from bot.web.keys import ENGINE, HTTP, RATE_LIMITS, SETTINGS
 from bot.web.routes import routes
 from bot.web.upload import setup_upload
 from bot.web.widget import BANNER_SOURCE, setup_widget
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, handover: HandoverSettings | None = None
     overrides the handover settings read from the environment)."""
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
+    app[RATE_LIMITS] = RateLimits.from_redis_url(settings.redis_url)
     app.cleanup_ctx.append(_resources)
     install_tips(app, TipSettings.from_env(os.environ, settings.root))
     setup_console(app, handover)

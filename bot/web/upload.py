@@ -27,6 +27,7 @@ conversation has staged. A refusal is ``{"error": code, "reason": {"sv": …, "e
 | 415 | ``unsupported``, ``video`` | not a JPEG, PNG or GIF by its bytes |
 | 415 | ``encoded`` | a compressed body (``Content-Encoding``): never inflated |
 | 422 | ``unreadable`` | a damaged or cut-off picture |
+| 429 | ``rate`` | more than 20 a minute for one conversation, or 300 from one address |
 | 503 | ``unavailable`` | the database is unreachable |
 
 Neither the bytes nor the file name are logged.
@@ -46,11 +47,13 @@ from aiohttp.web_protocol import RequestPayloadError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.session_token import SessionTokens
+from bot.ratelimit import UPLOADS_PER_ADDRESS, UPLOADS_PER_CONVERSATION, RateLimits
 from bot.storage.db import make_session_factory
 from bot.tips import TIP_CIPHER
 from bot.tips.draft import MAX_ATTACHMENTS, MAX_TOTAL_BYTES, AttachmentRefused, Problem
 from bot.tips.uploads import PictureStaging, StagedPicture
-from bot.web.keys import ENGINE, SETTINGS
+from bot.web.clients import client_address
+from bot.web.keys import ENGINE, RATE_LIMITS, SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,10 @@ ENCODED = Problem(
     "attachments", "encoded",
     "Bilden kunde inte tas emot. Skicka den som den är, utan komprimering.",
     "The picture could not be received. Please send it as it is, without compression.")
+TOO_OFTEN = Problem(
+    "attachments", "rate",
+    "Du har skickat många bilder på kort tid. Vänta en minut och försök igen.",
+    "You have sent many pictures in a short time. Wait a minute and try again.")
 UNAVAILABLE = Problem(
     "attachments", "unavailable",
     "Bilden kunde inte tas emot just nu. Försök igen om en stund, eller ring 114 14.",
@@ -129,6 +136,8 @@ def setup_upload(app: web.Application, staging: PictureStaging | None = None) ->
         tokens=SessionTokens(secret.encode("utf-8")) if secret else None,
         origins=tuple(settings.cors_origins),
     )
+    if RATE_LIMITS not in app:
+        app[RATE_LIMITS] = RateLimits.from_redis_url(settings.redis_url)
     if staging is not None:
         app[STAGING] = staging
     else:
@@ -232,6 +241,11 @@ async def upload(request: web.Request) -> web.Response:
     if not conversation_id:
         return _refuse(401, UNAUTHORISED, cors,
                        **{"WWW-Authenticate": 'Bearer realm="polisen-chat"'})
+    limits = request.app[RATE_LIMITS]
+    if not (await limits.allow(UPLOADS_PER_CONVERSATION, "upload", conversation_id)
+            and await limits.allow(UPLOADS_PER_ADDRESS, "upload-from",
+                                   client_address(request))):
+        return _refuse(429, TOO_OFTEN, cors, **{"Retry-After": "60"})
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         # aiohttp would inflate the body without a limit: a small bomb, a huge picture.

@@ -28,9 +28,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.ratelimit import FEEDBACK_PER_ADDRESS
 from bot.web import health
+from bot.web.clients import client_address
 from bot.web.forms import read_form
-from bot.web.keys import ENGINE, HTTP, SETTINGS
+from bot.web.keys import ENGINE, HTTP, RATE_LIMITS, SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -493,6 +495,13 @@ async def feedback(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise web.HTTPForbidden(text="Reports are accepted from this site's own form only.")
+    limits = request.app.get(RATE_LIMITS)
+    if limits is not None and not await limits.allow(FEEDBACK_PER_ADDRESS, "feedback",
+                                                     client_address(request)):
+        raise web.HTTPTooManyRequests(
+            headers={"Retry-After": "3600"},
+            text="För många rapporter på kort tid: försök igen om en timme, eller ring 114 14. "
+                 "/ Too many reports in a short time: try again in an hour, or call 114 14.")
     form = await read_form(request)
     message = _clean(form.get("message"), MAX_REPORT_CHARS + 1)
     where = _clean(form.get("where"), MAX_FIELD_CHARS)
