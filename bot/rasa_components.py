@@ -155,7 +155,12 @@ class SafetyNet(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyNet:
-        net = load_net(Path(config["data_dir"]))
+        return cls.load(Path(config["data_dir"]))
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None) -> SafetyNet:
+        """The component on the rule files in `data_dir` (the project's by default)."""
+        net = load_net(data_dir) if data_dir is not None else load_net()
         return cls(net, LanguageIdentifier.create(net))
 
     def process(self, messages: list[Message]) -> list[Message]:

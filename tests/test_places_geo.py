@@ -199,14 +199,21 @@ def _message(text: str, metadata: Any, intent: str = "nlu_fallback",
     })
 
 
-def _run(placer: SharedLocationPlacer, message: Message) -> Message:
+@pytest.fixture(scope="module")
+def safety_net() -> SafetyNet:
+    return SafetyNet.load()
+
+
+def _run(placer: SharedLocationPlacer, safety_net: SafetyNet, message: Message) -> Message:
     placer.process([message])
-    SafetyNet().process([message])
+    safety_net.process([message])
     return message
 
 
 def _entities(message: Message) -> dict[str, str]:
-    return {e["entity"]: e["value"] for e in message.get("entities") or []}
+    """The place entities (SafetyNet also adds the language it identified to every message)."""
+    return {e["entity"]: e["value"] for e in message.get("entities") or []
+            if e["entity"] != "user_language"}
 
 
 @pytest.fixture(scope="module")
@@ -215,17 +222,18 @@ def placer(index: LocalityIndex) -> SharedLocationPlacer:
 
 
 def test_a_shared_location_with_no_text_becomes_inform_place(
-    placer: SharedLocationPlacer,
+    placer: SharedLocationPlacer, safety_net: SafetyNet,
 ) -> None:
-    message = _run(placer, _message("", {"location": {"lat": 57.7068, "long": 11.9689}}))
+    message = _run(placer, safety_net,
+                   _message("", {"location": {"lat": 57.7068, "long": 11.9689}}))
     assert message.get("intent")["name"] == "inform_place", "not the fallback"
     assert _entities(message) == {"shared_location": "1480", "place": "1480"}
 
 
 def test_a_location_abroad_says_so_instead_of_falling_back(
-    placer: SharedLocationPlacer,
+    placer: SharedLocationPlacer, safety_net: SafetyNet,
 ) -> None:
-    message = _run(placer, _message("", {"location": {"lat": 59.91, "long": 10.75}}))
+    message = _run(placer, safety_net, _message("", {"location": {"lat": 59.91, "long": 10.75}}))
     assert message.get("intent")["name"] == "inform_place"
     assert _entities(message) == {"shared_location": "none"}
 
@@ -244,18 +252,18 @@ def test_a_location_abroad_says_so_instead_of_falling_back(
     ],
 )
 def test_forged_metadata_is_ignored_and_an_empty_text_stays_a_fallback(
-    placer: SharedLocationPlacer, metadata: Any
+    placer: SharedLocationPlacer, safety_net: SafetyNet, metadata: Any
 ) -> None:
-    message = _run(placer, _message("", metadata))
+    message = _run(placer, safety_net, _message("", metadata))
     assert _entities(message) == {}
     assert message.get("intent")["name"] == "nlu_fallback"
 
 
 def test_the_emergency_net_still_wins_over_a_shared_location(
-    placer: SharedLocationPlacer,
+    placer: SharedLocationPlacer, safety_net: SafetyNet,
 ) -> None:
     message = _run(
-        placer,
+        placer, safety_net,
         _message("hjälp han har en kniv", {"location": {"lat": 57.7068, "long": 11.9689}}),
     )
     assert message.get("intent")["name"] == "emergency"
@@ -263,20 +271,21 @@ def test_the_emergency_net_still_wins_over_a_shared_location(
 
 
 def test_a_place_named_in_the_text_wins_over_the_location(
-    placer: SharedLocationPlacer,
+    placer: SharedLocationPlacer, safety_net: SafetyNet,
 ) -> None:
     named = [{"entity": "place", "value": "1280", "start": 0, "end": 0}]
     message = _run(
-        placer,
+        placer, safety_net,
         _message("Malmö", {"location": {"lat": 57.7068, "long": 11.9689}}, "inform_place",
                  named),
     )
     assert _entities(message) == {"place": "1280"}
 
 
-def test_a_question_with_a_location_keeps_its_intent(placer: SharedLocationPlacer) -> None:
+def test_a_question_with_a_location_keeps_its_intent(placer: SharedLocationPlacer,
+                                                     safety_net: SafetyNet) -> None:
     message = _run(
-        placer,
+        placer, safety_net,
         _message("vad gör polisen åt narkotika här?",
                  {"location": {"lat": 60.6749, "long": 17.1413}}, "promise_topic"),
     )

@@ -7,15 +7,12 @@ from typing import Any
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.language_id import LanguageIdentifier
 from bot.rasa_components import SafetyNet
-from bot.safety import load_net
 
 
 @pytest.fixture(scope="module")
 def component() -> SafetyNet:
-    net = load_net()
-    return SafetyNet(net, LanguageIdentifier.create(net))
+    return SafetyNet.load()
 
 
 def parse(component: SafetyNet, text: str, ranking: list[tuple[str, float]]) -> dict[str, Any]:
