@@ -155,10 +155,10 @@ class SafetyNet(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyNet:
-        return cls.load(Path(config["data_dir"]))
+        return cls.from_rule_files(Path(config["data_dir"]))
 
     @classmethod
-    def load(cls, data_dir: Path | None = None) -> SafetyNet:
+    def from_rule_files(cls, data_dir: Path | None = None) -> SafetyNet:
         """The component on the rule files in `data_dir` (the project's by default)."""
         net = load_net(data_dir) if data_dir is not None else load_net()
         return cls(net, LanguageIdentifier.create(net))

@@ -201,13 +201,16 @@ def test_console_replies_after_the_session_expired_reach_the_web_chat(
         console.claim(ticket.id)  # the first call after the silence: a new session
         joined = _pushed(citizen)
         assert "har anslutit" in joined.get("text", ""), joined
+        state = _pushed(citizen)  # Rasa's shapes: the custom payload is a message of its own
+        assert state.get("custom", {}).get("handover", {}).get("state") == "active", state
 
         for text in ("Hej, jag heter Anna. Hur kan jag hjälpa dig?", "Är du kvar?"):
             page = console.reply(ticket.id, text)
             assert page.status_code == 200 and "Svaret är levererat." in page.text
             pushed = _pushed(citizen)
             assert pushed.get("text") == f"Polisens kontaktcenter: {text}", pushed
-            assert pushed.get("custom") == {"agent": True}
+            assert pushed["metadata"].get("agent") is True
+            assert _pushed(citizen).get("custom") == {"agent": True}
 
         citizen.sio.emit("user_uttered", {"message": "ja, jag är kvar", "session_id": session})
         _wait_for_line(system, conversation, "ja, jag är kvar")

@@ -201,7 +201,7 @@ def _message(text: str, metadata: Any, intent: str = "nlu_fallback",
 
 @pytest.fixture(scope="module")
 def safety_net() -> SafetyNet:
-    return SafetyNet.load()
+    return SafetyNet.from_rule_files()
 
 
 def _run(placer: SharedLocationPlacer, safety_net: SafetyNet, message: Message) -> Message:

@@ -12,7 +12,7 @@ from bot.rasa_components import SafetyNet
 
 @pytest.fixture(scope="module")
 def component() -> SafetyNet:
-    return SafetyNet.load()
+    return SafetyNet.from_rule_files()
 
 
 def parse(component: SafetyNet, text: str, ranking: list[tuple[str, float]]) -> dict[str, Any]:

@@ -1214,7 +1214,14 @@ def test_on_a_right_to_left_page_swedish_reads_left_to_right_and_arabic_right_to
     tab.wait_idle()
     direction = ("[...root.querySelectorAll('.msg.%s .text')].map(e => "
                  "getComputedStyle(e).direction)")
-    assert set(tab.shadow(direction % "bot")) == {"ltr"}, "Swedish replies read left to right"
+    replies = tab.shadow("[...root.querySelectorAll('.msg.bot')].map(e => [e.textContent, "
+                         "getComputedStyle(e.querySelector('.text')).direction, "
+                         "e.getAttribute('lang')])")
+    arabic = [(d, lang) for text, d, lang in replies if re.search("[\u0600-\u06ff]", text)]
+    swedish = [d for text, d, _ in replies if not re.search("[\u0600-\u06ff]", text)]
+    assert swedish and set(swedish) == {"ltr"}, "Swedish replies read left to right"
+    assert arabic and set(arabic) == {("rtl", "")}, \
+        "the answer's Arabic line reads right to left and is not marked Swedish"
     assert tab.shadow(direction % "user") == ["rtl"], "the citizen's Arabic reads right to left"
     assert tab.page.locator(".msg.user").get_attribute("lang") == "", \
         "an Arabic message is not marked Swedish"

@@ -543,8 +543,10 @@
     var text = typeof m.text === 'string' ? m.text : '';
     if (!text && !buttons.length && !image) return;
     var meta = m.metadata && typeof m.metadata === 'object' ? m.metadata : {};
+    // A line in another script (the 112 line in the citizen's language) is not marked as
+    // Swedish or English: '' is "unknown" in HTML, as for the citizen's own messages.
     var e = { w: custom.agent === true || meta.agent === true ? 'agent' : 'bot', x: text,
-      l: lang || state.clang || state.lang };
+      l: OTHER_SCRIPT.test(text) ? '' : lang || state.clang || state.lang };
     if (buttons.length) e.b = buttons;
     if (image && safeUrl(image)) e.i = safeUrl(image);
     add(e);
