@@ -1,15 +1,24 @@
-"""An unsure message gets "did you mean…?" only when the guess is an errand worth naming."""
+"""An unsure message gets "did you mean…?" only when the guess is an errand worth naming,
+and only the classifier's own best guess is named."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import yaml
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
+from actions.actions import ActionAskAffirmation
 from bot.fallback import UnsureFallbackClassifier
 
 CONFIG = {**FallbackClassifier.get_default_config(), "threshold": 0.5,
           "ambiguity_threshold": 0.05}
+DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml").read_text("utf-8"))
 
 
 def _read(*ranking: tuple[str, float]) -> dict:
@@ -50,3 +59,26 @@ def test_a_sure_or_clear_reading_is_left_alone() -> None:
     assert _read(("out_of_scope", 0.9), ("help", 0.05)) == {"name": "out_of_scope",
                                                             "confidence": 0.9}
     assert _read(("greet", 0.8), ("goodbye", 0.1))["name"] == "greet"
+
+
+def _asked(*ranking: tuple[str, float]) -> str:
+    message = {"text": "x", "intent": {"name": "nlu_fallback", "confidence": 0.5},
+               "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
+                                  *({"name": n, "confidence": c} for n, c in ranking)],
+               "entities": []}
+    tracker = Tracker("citizen-1", {"language": "en"}, message, [], False, None, {},
+                      "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskAffirmation().run(dispatcher, tracker, DOMAIN))
+    return dispatcher.messages[0]["text"]
+
+
+def test_did_you_mean_names_only_the_classifiers_own_best_guess() -> None:
+    assert _asked(("give_tip", 0.45), ("report_crime", 0.3)) == (
+        "Did you mean: you want to give a tip?")
+
+
+def test_a_best_guess_without_a_name_asks_to_rephrase_not_about_the_second_guess() -> None:
+    rephrase = "I did not quite understand. Can you say it in another way?"
+    assert _asked(("out_of_scope", 0.43), ("emergency", 0.37), ("give_tip", 0.1)) == rephrase
+    assert _asked(("promise_commitments", 0.48), ("ask_promise", 0.14)) == rephrase
