@@ -81,7 +81,12 @@ class ActionSessionStart(Action):
 
 class ActionAskAffirmation(Action):
     """First stage of the fallback: "Did you mean: <plain description>?" in the user's
-    language, instead of Rasa's default that shows the intent's internal name."""
+    language, instead of Rasa's default that shows the intent's internal name.
+
+    Only the classifier's own best guess is named. When that has no label (out_of_scope, a
+    promise follow-up, a possible emergency), naming the next labelled intent asked about
+    something the citizen did not ask (the held-out evaluation's out-of-scope failures);
+    asking to rephrase is the honest question then."""
 
     def name(self) -> str:
         return "action_default_ask_affirmation"
@@ -91,7 +96,8 @@ class ActionAskAffirmation(Action):
         language = current_language(tracker)
         ranking = tracker.latest_message.get("intent_ranking") or []
         labels = intent_labels()
-        guess = next((r["name"] for r in ranking if r.get("name") in labels), None)
+        best = next((r.get("name") for r in ranking if r.get("name") != "nlu_fallback"), None)
+        guess = best if best in labels else None
         if guess is None:
             dispatcher.utter_message(**render(domain, "utter_ask_rephrase", language))
             return []
