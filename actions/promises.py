@@ -97,7 +97,8 @@ class ActionPromise(Action):
             reply = presenter.district_choice(service.label(place), whole[0] if whole else None,
                                               parts, language, today)
         else:
-            view = (parts if place.district else whole or parts)[0]
+            # A neighbourhood without a promise of its own gets its municipality's.
+            view = (parts if place.district and parts else whole or parts)[0]
             reply = _answer(intent, view, language, today,
                             presenter.find_topic(text, service.topics))
         dispatcher.utter_message(**reply.as_message())

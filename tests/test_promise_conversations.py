@@ -37,6 +37,14 @@ def test_a_place_without_a_promise_says_so_and_names_the_police_region(chat: Cha
     assert "polisen.se" in text
 
 
+def test_a_neighbourhood_without_a_promise_of_its_own_gets_its_municipalitys(
+        chat: Chat) -> None:
+    chat.say("hej")
+    text = chat.say("vad har polisen lovat i Lagersberg?")
+    assert "Medborgarlöfte för Eskilstuna" in text
+    assert "Något gick fel" not in text
+
+
 def test_misspelt_and_inflected_places_are_understood(chat: Chat) -> None:
     chat.say("hej")
     assert "Luleå" in chat.say("medborgarlöfte lulea")
