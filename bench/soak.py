@@ -274,14 +274,13 @@ class Soak:
     """The citizens, the agent and the faults, against a balancer and its Rasa servers."""
 
     def __init__(self, http: aiohttp.ClientSession, balancer: str, rasa_servers: list[str],
-                 settings: Settings, api_token: str, think: float) -> None:
+                 rest_token: str, api_token: str, think: float) -> None:
         self.http = http
         self.balancer = balancer
         self.rasa_servers = rasa_servers
         self.think = think
         self.ledger = Ledger()
-        token = getattr(settings, "rest_token", "")  # the hardening branch's setting
-        self.rest_headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.rest_headers = {"Authorization": f"Bearer {rest_token}"}
         self.api = {"token": api_token}
         self.tracebacks: set[str] = set()
         self.load_until = float("inf")
@@ -413,7 +412,8 @@ class FaultySoak(Soak):
                  think: float) -> None:
         super().__init__(http, cluster.settings.rasa_url,
                          [cluster.member(f"rasa-{n}").service.ready_url.removesuffix("/health")
-                          for n in (1, 2)], cluster.settings, cluster.env["RASA_TOKEN"], think)
+                          for n in (1, 2)], cluster.env["REST_TOKEN"], cluster.env["RASA_TOKEN"],
+                         think)
         self.cluster = cluster
         self.receiver = receiver
 

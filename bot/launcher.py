@@ -66,11 +66,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def isolated_settings(database_url: str) -> Settings:
+def isolated_settings(database_url: str, **overrides: str) -> Settings:
     """Settings for a second system beside any other (tests, benchmark): free ports, its
-    own database and fresh secrets."""
+    own database and fresh secrets; `overrides` are further settings by variable name."""
     return Settings.from_env({
         **os.environ,
+        **overrides,
         "DATABASE_URL": database_url,
         "RASA_PORT": str(free_port()),
         "ACTIONS_PORT": str(free_port()),

@@ -28,10 +28,12 @@ PROTECTED_PATHS = ("/version",)
 
 
 def with_token(argv: list[str], token: str) -> list[str]:
-    """Rasa's arguments with `--auth-token` from the environment (none if already given)."""
-    if not token or "--auth-token" in argv or argv[1:2] != ["run"]:
+    """Rasa's arguments with `--auth-token` from the environment (none if already given);
+    as one `--auth-token=…` argument, since a token may begin with "-"."""
+    if not token or any(a.split("=")[0] == "--auth-token" for a in argv) or \
+            argv[1:2] != ["run"]:
         return argv
-    return [*argv, "--auth-token", token]
+    return [*argv, f"--auth-token={token}"]
 
 
 def token_guarded(create_app: Callable[..., Any], token: str) -> Callable[..., Any]:

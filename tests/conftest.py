@@ -112,7 +112,7 @@ def running_system(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
                    **env: str) -> Iterator[RunningSystem]:
     """A whole system on free ports and an SQLite file of its own; `env` adds settings."""
     database = tmp_path_factory.mktemp("system") / "polisbot.db"
-    settings = isolated_settings(f"sqlite:///{database}")
+    settings = isolated_settings(f"sqlite:///{database}", **env)
     upgrade(settings.database_url)
     seed_database(settings.database_url, PROJECT_ROOT)
     stack = Stack(settings, model_path, {**service_env(settings), **env},

@@ -81,4 +81,4 @@ def test_did_you_mean_names_only_the_classifiers_own_best_guess() -> None:
 def test_a_best_guess_without_a_name_asks_to_rephrase_not_about_the_second_guess() -> None:
     rephrase = "I did not quite understand. Can you say it in another way?"
     assert _asked(("out_of_scope", 0.43), ("emergency", 0.37), ("give_tip", 0.1)) == rephrase
-    assert _asked(("promise_commitments", 0.48), ("ask_promise", 0.14)) == rephrase
+    assert _asked(("tip_skip", 0.48), ("ask_promise", 0.14)) == rephrase

@@ -15,7 +15,9 @@ def test_the_token_is_added_inside_the_process_not_on_the_command_line(
     assert process is not None
     with open(f"/proc/{process.pid}/cmdline", "rb") as cmdline:
         assert system.token.encode() not in cmdline.read()
-    assert with_token(["rasa", "run", "--port", "1"], "t")[-2:] == ["--auth-token", "t"]
+    assert with_token(["rasa", "run", "--port", "1"], "t")[-1] == "--auth-token=t"
+    assert with_token(["rasa", "run"], "-dash-first")[-1] == "--auth-token=-dash-first", \
+        "a token that begins with '-' must not read as an option"
     assert with_token(["rasa", "train"], "t") == ["rasa", "train"]
 
 

@@ -12,7 +12,7 @@ from tests.conftest import RunningSystem
 async def test_every_kind_of_soak_conversation_completes_against_the_system(
         system: RunningSystem) -> None:
     async with aiohttp.ClientSession() as http:
-        soak = Soak(http, system.rasa_url, [system.rasa_url], system.settings, system.token,
+        soak = Soak(http, system.rasa_url, [system.rasa_url], system.rest_token, system.token,
                     think=0.0)
         for channel in ("rest", "socketio"):
             for flow in (soak.tip_flow, soak.promise_flow, soak.handover_flow):

@@ -14,8 +14,9 @@ import pytest
 import requests
 from aiohttp import web
 
+from bot.launcher import free_port
 from bot.settings import PROJECT_ROOT
-from tests.conftest import RunningSystem
+from tests.conftest import RunningSystem, running_system
 from tests.test_widget_browser import REPLY_MS, ServedApp, _missing, browser  # noqa: F401
 
 WEBCHAT = PROJECT_ROOT / "tests" / "webchat" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
@@ -54,8 +55,24 @@ def host_page(server: str) -> web.Application:
     return app
 
 
+@pytest.fixture(scope="module")
+def host_port() -> int:
+    """The port of the page rasa-webchat runs on, known before the system starts."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def system(model_path: Any, tmp_path_factory: pytest.TempPathFactory,
+           host_port: int) -> Iterator[RunningSystem]:
+    """A system whose CORS allow-list names the host page's origin, as production names
+    polisen.se's."""
+    with running_system(model_path, tmp_path_factory,
+                        CORS_ORIGINS=f"http://127.0.0.1:{host_port}") as running:
+        yield running
+
+
 @pytest.fixture
-def webchat(browser: Any, system: RunningSystem) -> Iterator[Any]:  # noqa: F811
+def webchat(browser: Any, system: RunningSystem, host_port: int) -> Iterator[Any]:  # noqa: F811
     """rasa-webchat on a page of another origin than the Rasa server (as on polisen.se), so
     the socket is cross-origin."""
     if not WEBCHAT.exists():
@@ -67,7 +84,7 @@ def webchat(browser: Any, system: RunningSystem) -> Iterator[Any]:  # noqa: F811
     page.on("pageerror", lambda e: errors.append(str(e)))
     # rasa-webchat's stylesheet asks Google Fonts; the test stays offline.
     page.route(re.compile(r"^https?://fonts\."), lambda route: route.abort())
-    with ServedApp(host_page(system.rasa_url)) as served:
+    with ServedApp(host_page(system.rasa_url), port=host_port) as served:
         page.goto(served.url + "/")
         yield page
     context.close()

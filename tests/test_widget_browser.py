@@ -60,8 +60,9 @@ def _missing(what: str) -> None:
 class ServedApp:
     """An aiohttp app served from a thread of its own, for synchronous tests and the browser."""
 
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, port: int | None = None) -> None:
         self.app = app
+        self.port = port
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.runner = web.AppRunner(app)
@@ -73,7 +74,7 @@ class ServedApp:
     def __enter__(self) -> ServedApp:
         self.thread.start()
         self._run(self.runner.setup())
-        port = free_port()
+        port = self.port or free_port()
         self._run(web.TCPSite(self.runner, "127.0.0.1", port).start())
         self.url = f"http://127.0.0.1:{port}"
         return self
