@@ -73,10 +73,13 @@ NOW_ONLY: Final = "now_only"
 KINDS: Final = (URGENT, PROBABLE, NOW_ONLY)
 # Context markers a language file may define.  `idiom` is a mask, the rest are markers.
 MARKER_KINDS: Final = ("now", "soft_now", "past", "habitual", "report", "hypothetical",
-                       "fiction", "planned", "far_away", "idiom")
+                       "fiction", "planned", "far_away", "idiom", "topic")
 # "It is not happening here and now": with these a classifier-only guess of "emergency"
 # gets the normal answer instead of the full 112 answer (see bot/rasa_components.py).
-NOT_NOW_MARKERS: Final = ("past", "hypothetical", "fiction", "planned", "far_away", "idiom")
+# `topic` ("a lecture about knife violence", "is Malmö safe? we are moving there") is a
+# subject, not an event: it only ever sets a classifier-only guess aside, never a rule.
+NOT_NOW_MARKERS: Final = ("past", "hypothetical", "fiction", "planned", "far_away", "idiom",
+                          "topic")
 REVIEW_STATES: Final = ("draft", "reviewed")
 
 DEFAULT_DIR: Final = Path(__file__).resolve().parent.parent / "data" / "safety"
@@ -556,11 +559,14 @@ class EmergencyNet:
         return self.assess(text, not_now=False).match
 
 
-def _priority(rule: Rule) -> tuple[int, int]:
-    """Danger first: its "han ska ta livet av mig" must win over self-harm's broader "ta
-    livet av mig", whose subject it cannot see; bare nouns last.  Stable within a group."""
-    order = ("danger", "self_harm", "medical", "violence", "crime_now", "fire")
-    return (rule.kind == NOW_ONLY, order.index(rule.category))
+def _priority(rule: Rule) -> tuple[int, int, int]:
+    """Urgent danger first: its "han ska ta livet av mig" must win over self-harm's broader
+    "ta livet av mig", whose subject it cannot see.  Then self-harm, so that "he says he
+    will kill himself and he has a gun" gets the self-harm answer (112 and the support
+    line) rather than a probable danger's plain 112; bare nouns last.  Stable in a group."""
+    order = ("self_harm", "danger", "medical", "violence", "crime_now", "fire")
+    urgent_danger = rule.category == "danger" and rule.kind == URGENT
+    return (rule.kind == NOW_ONLY, 0 if urgent_danger else 1, order.index(rule.category))
 
 
 @functools.lru_cache(maxsize=4)

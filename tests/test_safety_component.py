@@ -54,6 +54,12 @@ def test_a_classifier_only_emergency_still_gets_112(component: SafetyNet) -> Non
     "vi har brandövning på jobbet idag",
     "I'm dying to know how the tip form works",
     "det var ett mord i vårt kvarter på 80-talet",
+    "är malmö farligt? vi funderar på att flytta dit",
+    "we're moving to Linköping, is it safe?",
+    "vi vill ha en föreläsning om knivvåld på vår skola",
+    "jägare skjuter i skogen varje höst, får dom göra det nära hus?",
+    "när larmet gick i morse var det bara en macka som brann, allt är lugnt nu",
+    "om min granne slår sin fru vad ska jag göra då",
 ])
 def test_a_classifier_only_emergency_that_is_not_here_and_now_gets_the_normal_answer(
         component: SafetyNet, text: str) -> None:
@@ -65,3 +71,8 @@ def test_without_a_clear_second_guess_it_says_what_the_bot_can_do(component: Saf
     parsed = parse(component, "vi har brandövning på jobbet idag",
                    [("emergency", 0.5), ("give_tip", 0.2), ("greet", 0.2), ("thank", 0.1)])
     assert parsed["intent"] == "out_of_scope"
+
+
+def test_a_relatives_farewell_with_a_gun_gets_the_self_harm_answer(component: SafetyNet) -> None:
+    text = "min bror skickade precis ett hejdå sms, säger han ska ta livet av sig och har ett vapen"
+    assert parse(component, text, [("emergency", 0.9)])["intent"] == "emergency_self_harm"
