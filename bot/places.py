@@ -51,6 +51,13 @@ _LONG_NAME = 9
 _STRONG, _CUED, _REFINE_ONLY = 2, 1, 0
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
+# A citizen correcting themselves ("Norrköping ... nej vänta, jag menar Linköping"): the
+# place named after the last such marker wins.
+_CORRECTION_RE = re.compile(
+    r"\b(?:jag menar|menar jag|jag menade|menade jag|nej vänta|nej förlåt|förlåt|rättelse|"
+    r"eller nej|inte .{1,40}? utan|i mean|i meant|no wait|sorry|or rather|correction)\b",
+    re.IGNORECASE,
+)
 # 5 digits, optionally "123 45" or "SE-123 45", and not the middle of a phone number.
 _POSTCODE_RE = re.compile(r"(?<!\d)(\d{3}) ?(\d{2})(?! ?-?\d)")
 _DIGITS_BEFORE_RE = re.compile(r"(\d+)[ -]$")
@@ -62,6 +69,28 @@ _FOLD_TABLE = MappingProxyType(
 
 # Colloquial short names that are unambiguous in Swedish writing.
 _NICKNAMES = MappingProxyType({"sthlm": "0180", "gbg": "1480"})
+
+# The biggest cities as people write them in Cyrillic and Arabic script (Russian/Ukrainian
+# with the locative and genitive forms, Arabic/Persian), so a message in another language
+# that names one still gets its promise ("я живу в Уппсале", "أعيش في يوتبوري").
+_OTHER_SCRIPTS = MappingProxyType({
+    "0180": "Стокгольм Стокгольме Стокгольма Стокгольмі ستوكهولم استوكهولم",
+    "1480": "Гётеборг Гетеборг Гётеборге Гетеборге Гётеборга Гетеборга Йотеборг Йотеборзі "
+            "Йотеборге يوتبوري غوتنبرغ جوتنبرج گوتنبرگ يوتيبوري",
+    "1280": "Мальмё Мальме Мальмьо مالمو",
+    "0380": "Уппсала Уппсале Уппсалы Уппсалі أوبسالا اوبسالا اپسالا",
+    "1880": "Эребру Эребро Еребру أوريبرو اوربرو",
+    "1980": "Вестерос Вестеросе Вестеросі فيستيروس وستروس",
+    "0580": "Линчёпинг Линчепинг Линчёпинге Линчепинге لينشوبينغ لينشوبينك",
+    "0581": "Норрчёпинг Норрчепинг Норрчёпинге Норрчепинге نورشوبينغ نورشوبينك",
+    "1283": "Хельсингборг Хельсинборг Хельсингборге هلسنغبوري هلسينبوري",
+    "0680": "Йёнчёпинг Йончепинг Йёнчёпинге Йончепинге يونشوبينغ يونشوبينك",
+    "2480": "Умео Умеа أوميو اوميو",
+    "2180": "Евле Ёвле يافله",
+    "1281": "Лунд Лунде لوند",
+    "0780": "Векшё Вехше Векше فيكخو فيكشو",
+    "1490": "Бурос Бурусе بوروس",
+})
 
 # Words before a name that mark it as a place ("i Mark", "in Ale", "på Gotland").
 _CUES_BEFORE = _wordset(
@@ -86,8 +115,13 @@ _AREA_QUESTION = _wordset(
     """,
 )
 
-# Suffixes of compounds built on a municipality name ("Malmöbo", "Göteborgsområdet").
+# Suffixes of compounds built on a municipality name ("Malmöbo", "Göteborgsområdet"), and
+# the case endings other languages put on it: Finnish ("Västeråsissa", "Uppsalassa") and
+# Turkish ("Örebro'da"; the apostrophe is dropped before matching).
 _COMPOUND_SUFFIXES = (
+    "issa", "issä", "ista", "istä", "ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä",
+    "iin", "hin",
+    "dan", "den", "tan", "ten", "da", "de", "ta", "te", "ya", "ye",
     "området",
     "omradet",
     "trakten",
@@ -119,6 +153,30 @@ _COMMON_WORDS = _wordset(
 _CAPITALISED_ONLY = _wordset(
     "handen viken salen hallen stigen boden trädet tradet insjön insjon heden lunden flaten "
     "skäret skaret centrum backen söder soder klippan"
+)
+
+# Well-known districts whose name is also an everyday noun ("en gammal kista på vinden"):
+# lower-case, they need a preposition or the name alone like any other place.
+_NOUN_DISTRICTS = _wordset("kista")
+
+# A capitalised word right after one of these is a person's name, not a place ("min farmor
+# Vilhelmina", "min granne Peter Lund", "my daughter Dorotea"), unless it is cued itself.
+_PERSON_BEFORE = _wordset(
+    """
+    mamma mor morsan pappa far farsan farmor farfar mormor morfar dotter dottern son sonen
+    bror brorsan brodern syster systern syrran granne grannen grannar kompis kompisen vän
+    vännen väninna väninnan kollega kollegan sambo sambon fru frun make maken flickvän
+    pojkvän kusin kusinen moster mostern faster fastern morbror farbror barnbarn svärmor
+    svärfar chef chefen lärare läraren
+    mother mom mum father dad daughter son brother sister neighbour neighbor friend wife
+    husband grandma grandmother grandpa grandfather aunt uncle cousin colleague boyfriend
+    girlfriend partner boss teacher
+    anna eva maria karin sara lena kerstin emma ingrid marie malin christina birgitta
+    sofia linnea elin ida johanna hanna julia elsa alice maja ebba wilma moa agnes lisa
+    erik lars karl anders johan per peter mikael jan hans lennart olof thomas nils bengt
+    magnus fredrik daniel jonas oskar oscar lucas liam william hugo elias alexander adam
+    noah ali mohammed ahmed sven gustav axel filip isak ludvig viktor emil anton david
+    """,
 )
 
 # Function and domain words never worth a fuzzy look-up (they would only add false hits).
@@ -364,6 +422,12 @@ class _Message:
         )
 
 
+def _a_persons_name(msg: _Message, start: int) -> bool:
+    """Is the capitalised word at ``start`` a name after a kinship word or a first name
+    ("min farmor Vilhelmina", "Peter Lund")?"""
+    return start > 0 and msg.capitals[start] and msg.raw[start - 1] in _PERSON_BEFORE
+
+
 def _enough(core: bool, common: bool, capital_only: bool, ev: _Evidence) -> bool:
     """Is there enough place evidence for one spelling of a name?
 
@@ -458,6 +522,9 @@ class PlaceIndex:
                 add(english, 0, replace(place, matched=english))
         for nickname, code in _NICKNAMES.items():
             add(nickname, 0, municipalities[code])
+        for code, spellings_there in _OTHER_SCRIPTS.items():
+            for spelling in spellings_there.split():
+                add(spelling, 0, municipalities[code])
 
         county_sizes: dict[str, int] = defaultdict(int)
         for county in county_of.values():
@@ -587,6 +654,14 @@ class PlaceIndex:
         ("Hjällbo i Göteborg" -> district Hjällbo); disagreeing ones give "ambiguous".
         """
         text = _SPACES_RE.sub(" ", unicodedata.normalize("NFC", text or ""))
+        corrections = list(_CORRECTION_RE.finditer(text))
+        if corrections:
+            corrected = self._resolve(text[corrections[-1].end() :])
+            if corrected.status != "none":
+                return corrected
+        return self._resolve(text)
+
+    def _resolve(self, text: str) -> Resolution:
         mentions: list[_Mention] = []
         towns_in_address: set[str] = set()
         for code in _postcodes_in(text):
@@ -702,6 +777,10 @@ class PlaceIndex:
                 accepted = tuple(
                     e for e in entries if _enough(e.core, common, capital_only, evidence)
                 )
+                if raw_key in _NOUN_DISTRICTS and not (
+                    evidence.capitalised or evidence.cue or evidence.alone
+                ) or _a_persons_name(msg, i):
+                    accepted = ()
                 if accepted:
                     yield i, size, accepted, _CUED if common else _STRONG
                     others = tuple(e for e in entries if e not in accepted)
