@@ -55,7 +55,8 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 # place named after the last such marker wins.
 _CORRECTION_RE = re.compile(
     r"\b(?:jag menar|menar jag|jag menade|menade jag|nej vänta|nej förlåt|förlåt|rättelse|"
-    r"eller nej|inte .{1,40}? utan|i mean|i meant|no wait|sorry|or rather|correction)\b",
+    r"eller nej|eller snarare|förresten|skrev fel|inte .{1,40}? utan|(?:nej|nä|no)(?=\s*,)|"
+    r"i mean|i meant|no wait|sorry|or rather|actually|scratch that|my bad|correction)\b",
     re.IGNORECASE,
 )
 # 5 digits, optionally "123 45" or "SE-123 45", and not the middle of a phone number.
@@ -70,13 +71,16 @@ _FOLD_TABLE = MappingProxyType(
 # Colloquial short names that are unambiguous in Swedish writing.
 _NICKNAMES = MappingProxyType({"sthlm": "0180", "gbg": "1480"})
 
-# The biggest cities as people write them in Cyrillic and Arabic script (Russian/Ukrainian
-# with the locative and genitive forms, Arabic/Persian), so a message in another language
-# that names one still gets its promise ("я живу в Уппсале", "أعيش في يوتبوري").
-_OTHER_SCRIPTS = MappingProxyType({
-    "0180": "Стокгольм Стокгольме Стокгольма Стокгольмі ستوكهولم استوكهولم",
+# The biggest cities as people write them in other languages: Cyrillic (Russian/Ukrainian,
+# with the locative and genitive forms), Arabic and Persian script, and the exonyms of
+# Finnish, Polish, Spanish, Italian and Bosnian/Croatian/Serbian; so a message in another
+# language that names one still gets its promise ("я живу в Уппсале", "asun Tukholmassa").
+_OTHER_LANGUAGES = MappingProxyType({
+    "0180": "Стокгольм Стокгольме Стокгольма Стокгольмі ستوكهولم استوكهولم استکهلم Tukholma "
+            "Sztokholm Sztokholmie Estocolmo Stoccolma Stokholm Stokholmu Štokholm Štokholmu",
     "1480": "Гётеборг Гетеборг Гётеборге Гетеборге Гётеборга Гетеборга Йотеборг Йотеборзі "
-            "Йотеборге يوتبوري غوتنبرغ جوتنبرج گوتنبرگ يوتيبوري",
+            "Йотеборге يوتبوري غوتنبرغ جوتنبرج گوتنبرگ يوتيبوري یوتبوری Göteborgu Geteborg "
+            "Geteborgu Gotemburgo",
     "1280": "Мальмё Мальме Мальмьо مالمو",
     "0380": "Уппсала Уппсале Уппсалы Уппсалі أوبسالا اوبسالا اپسالا",
     "1880": "Эребру Эребро Еребру أوريبرو اوربرو",
@@ -178,6 +182,9 @@ _PERSON_BEFORE = _wordset(
     noah ali mohammed ahmed sven gustav axel filip isak ludvig viktor emil anton david
     """,
 )
+
+# Entries of _PERSON_BEFORE that are also everyday words: a name follows them only capitalised.
+_WORD_NAMES = _wordset("per hans far mor son jan partner boss chef")
 
 # Function and domain words never worth a fuzzy look-up (they would only add false hits).
 _STOPWORDS = _wordset(
@@ -423,9 +430,11 @@ class _Message:
 
 
 def _a_persons_name(msg: _Message, start: int) -> bool:
-    """Is the capitalised word at ``start`` a name after a kinship word or a first name
-    ("min farmor Vilhelmina", "Peter Lund")?"""
-    return start > 0 and msg.capitals[start] and msg.raw[start - 1] in _PERSON_BEFORE
+    """Is the word at ``start`` a name after a kinship word or a first name ("min farmor
+    Vilhelmina", "peter lund")? After a first name that is also a word ("per", "hans")
+    only when capitalised."""
+    before = msg.raw[start - 1] if start > 0 else ""
+    return before in _PERSON_BEFORE and (msg.capitals[start] or before not in _WORD_NAMES)
 
 
 def _enough(core: bool, common: bool, capital_only: bool, ev: _Evidence) -> bool:
@@ -522,7 +531,7 @@ class PlaceIndex:
                 add(english, 0, replace(place, matched=english))
         for nickname, code in _NICKNAMES.items():
             add(nickname, 0, municipalities[code])
-        for code, spellings_there in _OTHER_SCRIPTS.items():
+        for code, spellings_there in _OTHER_LANGUAGES.items():
             for spelling in spellings_there.split():
                 add(spelling, 0, municipalities[code])
 
