@@ -433,7 +433,7 @@ def _a_persons_name(msg: _Message, start: int) -> bool:
     """Is the word at ``start`` a name after a kinship word or a first name ("min farmor
     Vilhelmina", "peter lund")? After a first name that is also a word ("per", "hans")
     only when capitalised."""
-    before = msg.raw[start - 1] if start > 0 else ""
+    before = msg.raw[start - 1] if start > 0 and not msg.sentence_start[start] else ""
     return before in _PERSON_BEFORE and (msg.capitals[start] or before not in _WORD_NAMES)
 
 

@@ -260,6 +260,7 @@ def test_a_persons_name_or_an_everyday_noun_is_no_place(index: PlaceIndex, text:
         ("Kista känns otryggt på kvällarna", "Stockholm"),
         ("hur många brott per kommun finns det i Malmö", "Malmö"),
         ("han far till Lund i morgon", "Lund"),
+        ("Jag ringer för min syster. Lund har blivit otryggt", "Lund"),  # a new sentence
     ],
 )
 def test_a_cued_name_after_a_person_or_a_capitalised_district_is_still_a_place(
