@@ -183,6 +183,13 @@ _PERSON_BEFORE = _wordset(
     """,
 )
 
+# "heter Dorotea" names a person unless a place noun comes first ("orten heter Mora").
+_NAMED = _wordset("heter hette named called")
+_PLACE_NOUNS = _wordset(
+    "kommun kommunen stad staden ort orten by byn område området stadsdel stadsdelen stället "
+    "platsen town city place village area municipality district suburb"
+)
+
 # Entries of _PERSON_BEFORE that are also everyday words: a name follows them only capitalised.
 _WORD_NAMES = _wordset("per hans far mor son jan partner boss chef")
 
@@ -433,7 +440,14 @@ def _a_persons_name(msg: _Message, start: int) -> bool:
     """Is the word at ``start`` a name after a kinship word or a first name ("min farmor
     Vilhelmina", "peter lund")? After a first name that is also a word ("per", "hans")
     only when capitalised."""
-    before = msg.raw[start - 1] if start > 0 and not msg.sentence_start[start] else ""
+    # In a message in capitals every word "starts a sentence": there only the words count.
+    new_sentence = msg.sentence_start[start] and not all(msg.sentence_start)
+    before = msg.raw[start - 1] if start > 0 and not new_sentence else ""
+    if before in _NAMED:  # "min dotter (som) heter Dorotea", not "en stad som heter Mora"
+        noun = start - 2
+        if noun >= 0 and msg.raw[noun] in ("som", "that", "which"):
+            noun -= 1
+        return noun < 0 or msg.raw[noun] not in _PLACE_NOUNS
     return before in _PERSON_BEFORE and (msg.capitals[start] or before not in _WORD_NAMES)
 
 

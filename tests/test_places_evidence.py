@@ -243,6 +243,9 @@ def test_a_part_named_after_a_neighbourhood_belongs_to_it() -> None:
         "my neighbour Anna Mora keeps shouting",
         "min granne peter lund spelar hög musik",  # citizens skip capitals
         "Hans Lund ringde mig igår",
+        "MIN GRANNE PETER LUND SPELAR HÖG MUSIK",
+        "min dotter heter Dorotea och blev hotad",
+        "min dotter som heter Dorotea blev hotad",
         "vi har en gammal kista på vinden",  # a chest, not the district
         "KISTAN på vinden har någon brutit upp",
     ],
@@ -261,6 +264,8 @@ def test_a_persons_name_or_an_everyday_noun_is_no_place(index: PlaceIndex, text:
         ("hur många brott per kommun finns det i Malmö", "Malmö"),
         ("han far till Lund i morgon", "Lund"),
         ("Jag ringer för min syster. Lund har blivit otryggt", "Lund"),  # a new sentence
+        ("jag bor i en kommun som heter Mora", "Mora"),
+        ("I live in a town called Mora", "Mora"),
     ],
 )
 def test_a_cued_name_after_a_person_or_a_capitalised_district_is_still_a_place(
