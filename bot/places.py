@@ -119,6 +119,9 @@ _AREA_QUESTION = _wordset(
     """,
 )
 
+# Arabic one-letter prepositions and "and", written onto the next word (ب in, ل to, و and).
+_ARABIC_PREFIXES = "بلو"
+
 # Suffixes of compounds built on a municipality name ("Malmöbo", "Göteborgsområdet"), and
 # the case endings other languages put on it: Finnish ("Västeråsissa", "Uppsalassa") and
 # Turkish ("Örebro'da"; the apostrophe is dropped before matching).
@@ -747,6 +750,11 @@ class PlaceIndex:
             entries = self._lookup(folded[:-1], raw[:-1])
             if entries:
                 return entries, raw[:-1]
+        if single and raw[:1] in _ARABIC_PREFIXES and len(raw) > 4:
+            # Arabic writes "in", "to" and "and" onto the name ("بستوكهولم", "لمالمو").
+            found = tuple(e for e in self._lookup(folded[1:], raw[1:]) if e.tier == 0)
+            if found:
+                return found, raw[1:]
         if single:
             for suffix in _COMPOUND_SUFFIXES:
                 if not raw.endswith(suffix) or len(raw) - len(suffix) < 4:

@@ -306,6 +306,7 @@ def test_a_correction_without_a_place_after_it_keeps_the_place_before(index: Pla
         ("olen kotoisin Uppsalasta", "Uppsala"),
         ("أعيش في يوتبوري", "Göteborg"),
         ("ستوكهولم", "Stockholm"),
+        ("أسكن بستوكهولم", "Stockholm"),
         ("asun Tukholmassa", "Stockholm"),
         ("mieszkam w Sztokholmie", "Stockholm"),
         ("vivo en Estocolmo", "Stockholm"),
