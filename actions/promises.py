@@ -51,6 +51,10 @@ class ActionPromise(Action):
         language = current_language(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         service = promise_service()
+        if (tracker.get_slot("user_language") or "-") != "-":
+            # Asked in a language the bot cannot write ("mieszkam w Malmö..."): say so, then
+            # still answer for the place that was understood.
+            dispatcher.utter_message(response="utter_other_language")
         named = [p for p in map(PlaceRef.parse, _entities(tracker, "place")) if p]
         options = [p for p in map(PlaceRef.parse, _entities(tracker, "place_option")) if p]
         place = named[0] if named else None

@@ -26,11 +26,15 @@ PATTERNS_FILE = PROJECT_ROOT / "data" / "person_request.yml"
 _NEGATION_RE = re.compile(r"\b(?:inte|ej|aldrig|not|don t|dont|do not|never|no)\b")
 
 
+def _unmarked(text: str) -> str:
+    """Without diacritics or other combining marks ("ئ" -> "ي", "ä" -> "a")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
     """Lower case, no diacritics, punctuation as spaces, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+    return " ".join(re.sub(r"[^\w]+", " ", _unmarked(text.casefold())).split())
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,11 @@ class PersonRequestNet:
         always: list[re.Pattern[str]] = []
         for language in data.values():
             parts = language.get("parts", {})
-            requests += [re.compile(p.format(**parts)) for p in language.get("patterns", [])]
-            always += [re.compile(p.format(**parts)) for p in language.get("always", [])]
+            # Patterns keep their language's spelling; they meet the text without its marks.
+            requests += [re.compile(_unmarked(p.format(**parts)))
+                         for p in language.get("patterns", [])]
+            always += [re.compile(_unmarked(p.format(**parts)))
+                       for p in language.get("always", [])]
         return cls(tuple(requests), tuple(always))
 
     def matches(self, text: str) -> bool:

@@ -51,6 +51,14 @@ _LONG_NAME = 9
 _STRONG, _CUED, _REFINE_ONLY = 2, 1, 0
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
+# A citizen correcting themselves ("Norrköping ... nej vänta, jag menar Linköping"): the
+# place named after the last such marker wins.
+_CORRECTION_RE = re.compile(
+    r"\b(?:jag menar|menar jag|jag menade|menade jag|nej vänta|nej förlåt|förlåt|rättelse|"
+    r"eller nej|eller snarare|förresten|skrev fel|inte .{1,40}? utan|(?:nej|nä|no)(?=\s*,)|"
+    r"i mean|i meant|no wait|sorry|or rather|actually|scratch that|my bad|correction)\b",
+    re.IGNORECASE,
+)
 # 5 digits, optionally "123 45" or "SE-123 45", and not the middle of a phone number.
 _POSTCODE_RE = re.compile(r"(?<!\d)(\d{3}) ?(\d{2})(?! ?-?\d)")
 _DIGITS_BEFORE_RE = re.compile(r"(\d+)[ -]$")
@@ -62,6 +70,31 @@ _FOLD_TABLE = MappingProxyType(
 
 # Colloquial short names that are unambiguous in Swedish writing.
 _NICKNAMES = MappingProxyType({"sthlm": "0180", "gbg": "1480"})
+
+# The biggest cities as people write them in other languages: Cyrillic (Russian/Ukrainian,
+# with the locative and genitive forms), Arabic and Persian script, and the exonyms of
+# Finnish, Polish, Spanish, Italian and Bosnian/Croatian/Serbian; so a message in another
+# language that names one still gets its promise ("я живу в Уппсале", "asun Tukholmassa").
+_OTHER_LANGUAGES = MappingProxyType({
+    "0180": "Стокгольм Стокгольме Стокгольма Стокгольмі ستوكهولم استوكهولم استکهلم Tukholma "
+            "Sztokholm Sztokholmie Estocolmo Stoccolma Stokholm Stokholmu Štokholm Štokholmu",
+    "1480": "Гётеборг Гетеборг Гётеборге Гетеборге Гётеборга Гетеборга Йотеборг Йотеборзі "
+            "Йотеборге يوتبوري غوتنبرغ جوتنبرج گوتنبرگ يوتيبوري یوتبوری Göteborgu Geteborg "
+            "Geteborgu Gotemburgo",
+    "1280": "Мальмё Мальме Мальмьо مالمو",
+    "0380": "Уппсала Уппсале Уппсалы Уппсалі أوبسالا اوبسالا اپسالا",
+    "1880": "Эребру Эребро Еребру أوريبرو اوربرو",
+    "1980": "Вестерос Вестеросе Вестеросі فيستيروس وستروس",
+    "0580": "Линчёпинг Линчепинг Линчёпинге Линчепинге لينشوبينغ لينشوبينك",
+    "0581": "Норрчёпинг Норрчепинг Норрчёпинге Норрчепинге نورشوبينغ نورشوبينك",
+    "1283": "Хельсингборг Хельсинборг Хельсингборге هلسنغبوري هلسينبوري",
+    "0680": "Йёнчёпинг Йончепинг Йёнчёпинге Йончепинге يونشوبينغ يونشوبينك",
+    "2480": "Умео Умеа أوميو اوميو",
+    "2180": "Евле Ёвле يافله",
+    "1281": "Лунд Лунде لوند",
+    "0780": "Векшё Вехше Векше فيكخو فيكشو",
+    "1490": "Бурос Бурусе بوروس",
+})
 
 # Words before a name that mark it as a place ("i Mark", "in Ale", "på Gotland").
 _CUES_BEFORE = _wordset(
@@ -86,8 +119,16 @@ _AREA_QUESTION = _wordset(
     """,
 )
 
-# Suffixes of compounds built on a municipality name ("Malmöbo", "Göteborgsområdet").
+# Arabic one-letter prepositions and "and", written onto the next word (ب in, ل to, و and).
+_ARABIC_PREFIXES = "بلو"
+
+# Suffixes of compounds built on a municipality name ("Malmöbo", "Göteborgsområdet"), and
+# the case endings other languages put on it: Finnish ("Västeråsissa", "Uppsalassa") and
+# Turkish ("Örebro'da"; the apostrophe is dropped before matching).
 _COMPOUND_SUFFIXES = (
+    "issa", "issä", "ista", "istä", "ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä",
+    "iin", "hin",
+    "dan", "den", "tan", "ten", "da", "de", "ta", "te", "ya", "ye",
     "området",
     "omradet",
     "trakten",
@@ -120,6 +161,40 @@ _CAPITALISED_ONLY = _wordset(
     "handen viken salen hallen stigen boden trädet tradet insjön insjon heden lunden flaten "
     "skäret skaret centrum backen söder soder klippan"
 )
+
+# Well-known districts whose name is also an everyday noun ("en gammal kista på vinden"):
+# lower-case, they need a preposition or the name alone like any other place.
+_NOUN_DISTRICTS = _wordset("kista")
+
+# A capitalised word right after one of these is a person's name, not a place ("min farmor
+# Vilhelmina", "min granne Peter Lund", "my daughter Dorotea"), unless it is cued itself.
+_PERSON_BEFORE = _wordset(
+    """
+    mamma mor morsan pappa far farsan farmor farfar mormor morfar dotter dottern son sonen
+    bror brorsan brodern syster systern syrran granne grannen grannar kompis kompisen vän
+    vännen väninna väninnan kollega kollegan sambo sambon fru frun make maken flickvän
+    pojkvän kusin kusinen moster mostern faster fastern morbror farbror barnbarn svärmor
+    svärfar chef chefen lärare läraren
+    mother mom mum father dad daughter son brother sister neighbour neighbor friend wife
+    husband grandma grandmother grandpa grandfather aunt uncle cousin colleague boyfriend
+    girlfriend partner boss teacher
+    anna eva maria karin sara lena kerstin emma ingrid marie malin christina birgitta
+    sofia linnea elin ida johanna hanna julia elsa alice maja ebba wilma moa agnes lisa
+    erik lars karl anders johan per peter mikael jan hans lennart olof thomas nils bengt
+    magnus fredrik daniel jonas oskar oscar lucas liam william hugo elias alexander adam
+    noah ali mohammed ahmed sven gustav axel filip isak ludvig viktor emil anton david
+    """,
+)
+
+# "heter Dorotea" names a person unless a place noun comes first ("orten heter Mora").
+_NAMED = _wordset("heter hette named called")
+_PLACE_NOUNS = _wordset(
+    "kommun kommunen stad staden ort orten by byn område området stadsdel stadsdelen stället "
+    "platsen town city place village area municipality district suburb"
+)
+
+# Entries of _PERSON_BEFORE that are also everyday words: a name follows them only capitalised.
+_WORD_NAMES = _wordset("per hans far mor son jan partner boss chef")
 
 # Function and domain words never worth a fuzzy look-up (they would only add false hits).
 _STOPWORDS = _wordset(
@@ -364,6 +439,21 @@ class _Message:
         )
 
 
+def _a_persons_name(msg: _Message, start: int) -> bool:
+    """Is the word at ``start`` a name after a kinship word or a first name ("min farmor
+    Vilhelmina", "peter lund")? After a first name that is also a word ("per", "hans")
+    only when capitalised."""
+    # In a message in capitals every word "starts a sentence": there only the words count.
+    new_sentence = msg.sentence_start[start] and not all(msg.sentence_start)
+    before = msg.raw[start - 1] if start > 0 and not new_sentence else ""
+    if before in _NAMED:  # "min dotter (som) heter Dorotea", not "en stad som heter Mora"
+        noun = start - 2
+        if noun >= 0 and msg.raw[noun] in ("som", "that", "which"):
+            noun -= 1
+        return noun < 0 or msg.raw[noun] not in _PLACE_NOUNS
+    return before in _PERSON_BEFORE and (msg.capitals[start] or before not in _WORD_NAMES)
+
+
 def _enough(core: bool, common: bool, capital_only: bool, ev: _Evidence) -> bool:
     """Is there enough place evidence for one spelling of a name?
 
@@ -458,6 +548,9 @@ class PlaceIndex:
                 add(english, 0, replace(place, matched=english))
         for nickname, code in _NICKNAMES.items():
             add(nickname, 0, municipalities[code])
+        for code, spellings_there in _OTHER_LANGUAGES.items():
+            for spelling in spellings_there.split():
+                add(spelling, 0, municipalities[code])
 
         county_sizes: dict[str, int] = defaultdict(int)
         for county in county_of.values():
@@ -587,6 +680,14 @@ class PlaceIndex:
         ("Hjällbo i Göteborg" -> district Hjällbo); disagreeing ones give "ambiguous".
         """
         text = _SPACES_RE.sub(" ", unicodedata.normalize("NFC", text or ""))
+        corrections = list(_CORRECTION_RE.finditer(text))
+        if corrections:
+            corrected = self._resolve(text[corrections[-1].end() :])
+            if corrected.status != "none":
+                return corrected
+        return self._resolve(text)
+
+    def _resolve(self, text: str) -> Resolution:
         mentions: list[_Mention] = []
         towns_in_address: set[str] = set()
         for code in _postcodes_in(text):
@@ -649,6 +750,11 @@ class PlaceIndex:
             entries = self._lookup(folded[:-1], raw[:-1])
             if entries:
                 return entries, raw[:-1]
+        if single and raw[:1] in _ARABIC_PREFIXES and len(raw) > 4:
+            # Arabic writes "in", "to" and "and" onto the name ("بستوكهولم", "لمالمو").
+            found = tuple(e for e in self._lookup(folded[1:], raw[1:]) if e.tier == 0)
+            if found:
+                return found, raw[1:]
         if single:
             for suffix in _COMPOUND_SUFFIXES:
                 if not raw.endswith(suffix) or len(raw) - len(suffix) < 4:
@@ -702,6 +808,10 @@ class PlaceIndex:
                 accepted = tuple(
                     e for e in entries if _enough(e.core, common, capital_only, evidence)
                 )
+                if raw_key in _NOUN_DISTRICTS and not (
+                    evidence.capitalised or evidence.cue or evidence.alone
+                ) or _a_persons_name(msg, i):
+                    accepted = ()
                 if accepted:
                     yield i, size, accepted, _CUED if common else _STRONG
                     others = tuple(e for e in entries if e not in accepted)

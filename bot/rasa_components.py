@@ -69,6 +69,7 @@ _PLACE_ANSWER_INTENTS = frozenset({FALLBACK_INTENT, "out_of_scope", "affirm", "d
 # "Medborgarlöfte Luleå" is a question about Luleå's promise, not about the concept.
 _PROMISE_CONCEPT_INTENT = "what_is_promise"
 ASK_PROMISE_INTENT = "ask_promise"
+REQUEST_HUMAN_INTENT = "request_human"
 # When the classifier is unsure but its best guess is an emergency, treat it as one: asking
 # "did you mean…?" to someone in danger costs more than a needless "Ring 112".
 UNSURE_EMERGENCY_CONFIDENCE = 0.3
@@ -187,8 +188,16 @@ class SafetyNet(GraphComponent, IntentClassifier):
             self_harm = assessment.match.category == "self_harm"
             _force_intent(message, SELF_HARM_INTENT if self_harm else EMERGENCY_INTENT)
         elif other_language:
-            # The classifier cannot read it; only the net could have found an emergency.
-            _force_intent(message, OTHER_LANGUAGE_INTENT)
+            # The classifier cannot read it; only the net could have found an emergency, the
+            # person-request net a request for a person, and PlaceDetector a Swedish place
+            # ("mieszkam w Malmö"): those get their answer, in the citizen's language where
+            # the domain has one.
+            if intent == REQUEST_HUMAN_INTENT:
+                pass
+            elif _has_entity(message, PLACE_ENTITY) or _has_entity(message, PLACE_OPTION_ENTITY):
+                _force_intent(message, ASK_PROMISE_INTENT)
+            else:
+                _force_intent(message, OTHER_LANGUAGE_INTENT)
         elif intent == EMERGENCY_INTENT or _unsure_emergency(message):
             if assessment.not_now:
                 _force_intent(message, _next_guess(message))

@@ -18,9 +18,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.person_request import PersonRequestNet
-from bot.rasa_components import EMERGENCY_INTENT, _force_intent
-
-REQUEST_HUMAN_INTENT = "request_human"
+from bot.rasa_components import EMERGENCY_INTENT, REQUEST_HUMAN_INTENT, _force_intent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

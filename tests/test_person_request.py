@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bot.person_request import PATTERNS_FILE, PersonRequestNet, fold
-from tests.conftest import Chat
+from tests.conftest import Chat, RunningSystem
 
 DATA = yaml.safe_load(PATTERNS_FILE.read_text(encoding="utf-8"))
 EXAMPLES = [text for language in DATA.values() for text in language["examples"]]
@@ -63,3 +63,33 @@ def test_rude_and_indirect_requests_reach_the_handover(chat: Chat, text: str) ->
 def test_asking_whether_the_bot_is_a_person_is_not_a_handover(chat: Chat) -> None:
     reply = chat.say("är du en människa?")
     assert "i kön" not in reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "chcę rozmawiać z człowiekiem, nie z robotem",
+        "я хочу поговорить с живым человеком",
+        "quiero hablar con una persona real, no con un robot",
+        "bidi a7ki ma3 insan",
+        "Could I please speak with a member of staff? Thank you.",
+        "are you a real person? if not I want one",
+    ],
+)
+def test_a_request_for_a_person_in_another_language_or_wrapped_in_thanks_reaches_the_handover(
+        chat: Chat, text: str) -> None:
+    reply = chat.say(text)
+    assert "i kön" in reply or "in the queue" in reply, reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm hard of hearing so I can't call, can I write here?",
+        "can you get protection if you testify?",
+        "jag hör dåligt, kan jag skriva här istället?",
+    ],
+)
+def test_a_question_that_is_not_about_taking_part_is_not_promise_participate(
+        system: RunningSystem, text: str) -> None:
+    assert system.parse(text)["intent"]["name"] != "promise_participate"

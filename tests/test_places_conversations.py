@@ -33,3 +33,24 @@ def test_the_pipeline_gives_neighbourhoods_and_leaves_everyday_words_alone(
     assert _places(system, "jag bor i Ronna") == [("place", "0181/Ronna")]
     assert _places(system, "jag orkar inte bära") == []
     assert _places(system, "sälen på Skansen är söt") == []
+
+
+def test_a_persons_name_that_is_a_municipality_is_no_place_in_the_pipeline(
+        system: RunningSystem) -> None:
+    assert _places(system, "min farmor Vilhelmina blev lurad på telefon") == []
+    assert _places(system, "min granne Peter Lund spelar hög musik") == []
+
+
+def test_a_message_in_polish_naming_malmo_gets_the_language_line_and_malmos_promise(
+        chat: Chat) -> None:
+    chat.say("hej")
+    text = chat.say("mieszkam w Malmö, co robi tu policja?")
+    assert "Malmö" in text
+    assert "Var bor du?" not in text
+
+
+def test_a_self_correction_answers_for_the_last_place(chat: Chat) -> None:
+    chat.say("hej")
+    text = chat.say("Norrköping, hur är det där? nej vänta jag menar Linköping")
+    assert "Linköping" in text
+    assert "Norrköping" not in text

@@ -229,3 +229,92 @@ def test_a_part_named_after_a_neighbourhood_belongs_to_it() -> None:
     assert areas[("0380", "Gottsunda centrum")] == "Gottsunda"
     assert areas[("0380", "Västra Flogsta")] == "Flogsta"
     assert areas[("0180", "Husby")] == "Järva"  # the police's local police area
+
+
+# ---------------------------------------------------------------- people, nouns, corrections
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "min granne Peter Lund spelar hög musik",  # a surname after a first name
+        "min farmor Vilhelmina blev lurad i telefon",  # a first name after a kinship word
+        "min dotter Dorotea blev hotad i skolan",
+        "my neighbour Anna Mora keeps shouting",
+        "min granne peter lund spelar hög musik",  # citizens skip capitals
+        "Hans Lund ringde mig igår",
+        "MIN GRANNE PETER LUND SPELAR HÖG MUSIK",
+        "min dotter heter Dorotea och blev hotad",
+        "min dotter som heter Dorotea blev hotad",
+        "vi har en gammal kista på vinden",  # a chest, not the district
+        "KISTAN på vinden har någon brutit upp",
+    ],
+)
+def test_a_persons_name_or_an_everyday_noun_is_no_place(index: PlaceIndex, text: str) -> None:
+    assert index.resolve(text).status == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "municipality"),
+    [
+        ("min dotter bor i Lund", "Lund"),  # a preposition makes it a place again
+        ("Peter bor i Lund", "Lund"),
+        ("jag bor i kista", "Stockholm"),
+        ("Kista känns otryggt på kvällarna", "Stockholm"),
+        ("hur många brott per kommun finns det i Malmö", "Malmö"),
+        ("han far till Lund i morgon", "Lund"),
+        ("Jag ringer för min syster. Lund har blivit otryggt", "Lund"),  # a new sentence
+        ("jag bor i en kommun som heter Mora", "Mora"),
+        ("I live in a town called Mora", "Mora"),
+    ],
+)
+def test_a_cued_name_after_a_person_or_a_capitalised_district_is_still_a_place(
+    index: PlaceIndex, text: str, municipality: str
+) -> None:
+    assert _where(index.resolve(text))[0] == municipality
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Norrköping, hur är det där? nej vänta jag menar Linköping",
+        "vad har polisen lovat i Norrköping förlåt Linköping",
+        "inte Norrköping utan Linköping",
+        "Norrkoping... sorry, I mean Linkoping",
+        "Norrköping? nej, Linköping",
+        "jag skrev Norrköping men skrev fel, Linköping",
+    ],
+)
+def test_when_a_citizen_corrects_themselves_the_last_place_wins(
+    index: PlaceIndex, text: str
+) -> None:
+    assert _where(index.resolve(text))[0] == "Linköping"
+
+
+def test_a_correction_without_a_place_after_it_keeps_the_place_before(index: PlaceIndex) -> None:
+    assert _where(index.resolve("jag bor i Malmö, förlåt att jag skriver sent"))[0] == "Malmö"
+
+
+@pytest.mark.parametrize(
+    ("text", "municipality"),
+    [
+        ("mieszkam w Malmö, co robi tu policja?", "Malmö"),
+        ("я живу в Уппсале", "Uppsala"),
+        ("Я з Гетеборга", "Göteborg"),
+        ("Örebro'da yaşıyorum", "Örebro"),
+        ("asun Västeråsissa", "Västerås"),
+        ("olen kotoisin Uppsalasta", "Uppsala"),
+        ("أعيش في يوتبوري", "Göteborg"),
+        ("ستوكهولم", "Stockholm"),
+        ("أسكن بستوكهولم", "Stockholm"),
+        ("asun Tukholmassa", "Stockholm"),
+        ("mieszkam w Sztokholmie", "Stockholm"),
+        ("vivo en Estocolmo", "Stockholm"),
+        ("Stokholm'da yaşıyorum", "Stockholm"),
+        ("живу в Гетеборге", "Göteborg"),
+    ],
+)
+def test_a_swedish_place_named_in_another_language_or_script_is_found(
+    index: PlaceIndex, text: str, municipality: str
+) -> None:
+    assert _where(index.resolve(text))[0] == municipality

@@ -76,3 +76,28 @@ def test_without_a_clear_second_guess_it_says_what_the_bot_can_do(component: Saf
 def test_a_relatives_farewell_with_a_gun_gets_the_self_harm_answer(component: SafetyNet) -> None:
     text = "min bror skickade precis ett hejdå sms, säger han ska ta livet av sig och har ett vapen"
     assert parse(component, text, [("emergency", 0.9)])["intent"] == "emergency_self_harm"
+
+
+def test_another_language_that_names_a_swedish_place_gets_the_promise(
+        component: SafetyNet) -> None:
+    message = Message(data={
+        "text": "mieszkam w Malmö, co robi tu policja?", "intent": {"name": "greet"},
+        "intent_ranking": [{"name": "greet", "confidence": 0.4}],
+        "entities": [{"entity": "place", "value": "1280"}]})
+    component.process([message])
+    entities = {e["entity"]: e["value"] for e in message.get("entities")}
+    assert message.get("intent")["name"] == "ask_promise"
+    assert entities == {"place": "1280", "user_language": "pl"}
+
+
+def test_a_request_for_a_person_in_another_language_keeps_the_handover(
+        component: SafetyNet) -> None:
+    parsed = parse(component, "chcę rozmawiać z człowiekiem, nie z robotem",
+                   [("request_human", 1.0)])
+    assert parsed["intent"] == "request_human" and parsed["user_language"] == "pl"
+
+
+def test_another_language_without_a_place_or_a_request_is_still_other_language(
+        component: SafetyNet) -> None:
+    assert parse(component, "mieszkam tutaj od roku, co robi policja?",
+                 [("greet", 0.4)])["intent"] == "other_language"
