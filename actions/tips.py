@@ -384,6 +384,9 @@ class ValidateTipForm(FormValidationAction):
         formed one, or none at all, is asked again with the reason."""
         language = current_language(tracker)
         found = intake.contact_details(str(value or ""))
+        if found is None and intake.contact_choice_from_text(str(value or "")) == "anonymous":
+            # "No, I'd rather not" after choosing contact: anonymous after all, not asked again.
+            return {"tip_contact_choice": "anonymous", "tip_contact": None}
         if found is None or found.status != intake.CONTACT_OK:
             reason = "utter_tip_no_contact" if found is None else f"utter_tip_{found.status}"
             dispatcher.utter_message(**render(domain, reason, language))

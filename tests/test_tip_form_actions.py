@@ -218,3 +218,18 @@ def test_a_correction_of_what_happened_replaces_the_withdrawn_detail(
     slots = _slots(events)
     assert slots["tip_what"] == fixed and slots["requested_slot"] == requested
     assert "ändrat" in said[0]
+
+
+def test_a_negation_where_the_contact_details_are_asked_makes_the_tip_anonymous() -> None:
+    events, _ = _run("tip_contact", "no, I'd rather not give them", intent="deny", mapped=True,
+                     slots={"tip_contact_choice": "contact"})
+    slots = _slots(events)
+    assert slots["tip_contact_choice"] == "anonymous" and slots["tip_contact"] is None
+    assert slots["requested_slot"] != "tip_contact"
+
+
+@pytest.mark.parametrize("text", ["måste jag säga vem jag är", "är jag anonym"])
+def test_a_question_about_the_tip_without_its_question_mark_is_not_stored(text: str) -> None:
+    events, _ = _run("tip_what", text, intent="tip_question", confidence=0.56,
+                     slots={"tip_what": None})
+    assert _slots(events) == {"tip_what": None, "requested_slot": "tip_what"}

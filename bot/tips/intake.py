@@ -93,6 +93,7 @@ FREE_TEXT_SLOTS = frozenset({"tip_what", "tip_when", "tip_where", "tip_contact"}
 QUESTION_CONFIDENCE = 0.6
 # A question-shaped answer ("måste jag säga vem jag är?") is a question at this confidence.
 MODERATE_CONFIDENCE = 0.3
+TIP_QUESTION_CONFIDENCE = 0.5
 MAX_QUESTION_WORDS = 15
 
 # "How do you know?" read generously (folded text): someone else's account first ("a friend
@@ -224,8 +225,13 @@ def is_interjection(intent: str | None, confidence: float, text: str | None,
     if intent in SMALL_TALK:
         return bool(_SMALL_TALK_TEXT.match(words))
     if requested_slot in FREE_TEXT_SLOTS:
-        if count > MAX_QUESTION_WORDS or not words.endswith("?"):
+        if count > MAX_QUESTION_WORDS:
             return False
+        if not words.endswith("?"):
+            # "måste jag säga vem jag är" without its "?": a question about the tip when
+            # the classifier says so and it starts like one.
+            return (intent == TIP_QUESTION and confidence >= TIP_QUESTION_CONFIDENCE
+                    and bool(_QUESTION_START.match(fold(words))))
         return confidence >= QUESTION_CONFIDENCE or (
             confidence >= MODERATE_CONFIDENCE and looks_like_question(words))
     if _answers(requested_slot, words):
