@@ -267,7 +267,8 @@ def test_questions_are_told_from_unsure_answers(text: str, question: bool) -> No
     ("Grannen säljer stöldgods", "det var grannens son, inte grannen",
      "grannens son säljer stöldgods"),
     ("Grannen säljer stöldgods", "nej, inte grannen utan grannens son",
-     "grannens son säljer stöldgods")])
+     "grannens son säljer stöldgods"),
+    ("His brother sells bikes", "sorry, not his brother, his cousin", "his cousin sells bikes")])
 def test_a_correction_of_what_replaces_the_withdrawn_detail(
         what: str, text: str, fixed: str) -> None:
     assert intake.amend_what(what, text) == fixed

@@ -583,9 +583,11 @@ def corrected_value(text: str) -> str | None:
 _LEAD = (r"^(?:(?:nej|no|oj|oops|sorry|forlat|förlåt|ursakta|ursäkta|forresten|förresten|"
          r"actually|egentligen|rattelse|rättelse|correction|jag menar|i mean)[\s,]+)*"
          r"(?:(?:det|it|that)\s+(?:var|är|ar|was|is)\s+)?")
-# "inte X utan Y" / "not X but Y", then "Y, inte X" / "Y, not X".
+# "inte X utan Y" / "not X but Y", "not X, Y", then "Y, inte X" / "Y, not X".
 _NOT_THIS = (re.compile(_LEAD + r"(?:inte|not)\s+(?P<old>.+?)\s*,?\s+(?:utan|but|rather)\s+"
                                 r"(?P<new>.+?)$", re.IGNORECASE),
+             re.compile(_LEAD + r"(?:inte|not)\s+(?P<old>[^,;]+?)\s*[,;]\s*(?P<new>.+?)$",
+                        re.IGNORECASE),
              re.compile(_LEAD + r"(?P<new>.+?)\s*(?:,\s*|\s)(?:och |and )?(?:inte|not|ej)\s+"
                                 r"(?P<old>.+?)$", re.IGNORECASE))
 
