@@ -346,8 +346,8 @@ class TipPhrases(GraphComponent, IntentClassifier):
             text = message.get(TEXT) or ""
             if text.startswith("/"):
                 continue
-            if tip_intake.names_the_tip_to_send(text) or tip_intake.wants_to_tip(text):
-                _force_intent(message, GIVE_TIP_INTENT)
-            elif tip_intake.asks_about_the_tip(text):
+            if tip_intake.asks_about_the_tip(text):
                 _force_intent(message, TIP_QUESTION_INTENT)
+            elif tip_intake.names_the_tip_to_send(text) or tip_intake.wants_to_tip(text):
+                _force_intent(message, GIVE_TIP_INTENT)
         return messages

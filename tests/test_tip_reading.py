@@ -233,6 +233,12 @@ def test_a_negation_at_the_contact_question_is_anonymous(text: str) -> None:
     assert intake.contact_choice_from_text(text) == "anonymous"
 
 
+@pytest.mark.parametrize("text", ["jag vill inte vara anonym", "I don't want to be anonymous",
+                                  "ja ring mig", "yes you can call me"])
+def test_wanting_contact_at_the_contact_question_is_contact(text: str) -> None:
+    assert intake.contact_choice_from_text(text) == "contact"
+
+
 def test_only_contact_details_is_told_apart_from_an_answer() -> None:
     assert intake.only_contact_details("mitt nummer är 070-123 45 67")
     assert intake.only_contact_details("my email is a.b@example.se")
@@ -248,7 +254,8 @@ def test_a_question_naming_a_person_is_a_question_not_a_request_for_one(text: st
 
 
 @pytest.mark.parametrize("text", ["jag vill prata med en människa", "talk to a human",
-                                  "kan jag få prata med någon?", "person"])
+                                  "kan jag få prata med någon?", "person",
+                                  "I want an officer", "jag vill ha en människa"])
 def test_an_explicit_request_for_a_person_is_still_one(text: str) -> None:
     assert intake.asks_for_a_person(text)
 
@@ -288,6 +295,6 @@ def test_wanting_to_tell_or_report_something_anonymously_starts_a_tip(text: str)
 
 
 @pytest.mark.parametrize("text", ["I want to report a burglary", "jag vill vara anonym",
-                                  "hej"])
+                                  "hej", "can you tell me if it is anonymous?"])
 def test_other_messages_do_not_start_a_tip_by_these_words(text: str) -> None:
     assert not intake.wants_to_tip(text)

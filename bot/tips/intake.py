@@ -124,6 +124,8 @@ _HOW_KNOWN_WORDS = (
 _ANONYMOUS = re.compile(r"\b(anonym\w*|anonymous\w*|nej|no|nope|inte|ej|not|don't|dont|"
                         r"ingen|inga|inget|never|aldrig|rather not|prefer not|without|utan|"
                         r"hellre inte)\b")
+_NOT_ANONYMOUS = re.compile(r"\b(?:inte|not|don'?t|do not)\s+(?:vill\s+)?(?:vara\s+|be\s+|"
+                            r"want to be\s+|stay\s+)?anonym")
 _CONTACT = re.compile(r"\b(ja|jo|yes|yeah|ok|okej|sure|absolut|kontakt\w*|contact|ring|call|"
                       r"mejl\w*|mail|e post|email|nummer|number|phone|telefon\w*)\b")
 
@@ -182,6 +184,8 @@ def how_known_answer(text: str, earlier: str | None) -> tuple[str | None, str | 
 def contact_choice_from_text(text: str) -> str | None:
     """"anonymt" → anonymous, "ring mig" → contact; None when unclear."""
     folded = fold(text)
+    if _NOT_ANONYMOUS.search(folded):
+        return "contact"
     if _ANONYMOUS.search(folded):
         return "anonymous"
     return "contact" if _CONTACT.search(folded) else None
@@ -254,8 +258,10 @@ _PERSON = re.compile(
     r"\b(manniska\w*|handlaggare\w*|agent|human|operator|kopplad|koppla|transfer\w*|"
     r"prata med|tala med|snacka med|talk to|speak to|speak with|talk with|chatta med|"
     r"chat with|(?:en|a) riktig|real person|nagon (?:pa|hos) polisen|someone at the police|"
-    r"riktig (?:person|polis)|live (?:agent|person))\b|^(?:en |a )?(?:person|personal|staff)"
-    r"(?: tack| please)?$")
+    r"riktig (?:person|polis)|live (?:agent|person)|"
+    r"(?:vill ha|vill fa|behover|want|need|get me|give me|connect me with) (?:a |an |en |ett )?"
+    r"(?:person|someone|somebody|officer|polis|human|manniska))\b|"
+    r"^(?:en |a )?(?:person|personal|staff)(?: tack| please)?$")
 
 
 def asks_for_a_person(text: str) -> bool:
@@ -265,8 +271,9 @@ def asks_for_a_person(text: str) -> bool:
 
 
 _WANTS_TO_TIP = re.compile(
-    r"\b(?:anmala|rapportera|report|tell|berattat?|tipsa|tip|inform|let you know)\b.*"
-    r"\banonym\w*|\banonym\w*\b.*\b(?:anmala|rapportera|report|tell|beratta|tipsa|tip)\b|"
+    r"\b(?:anmala|rapportera|report|tell (?:you|the police)|berattat?|tipsa|tip|inform|"
+    r"let you know)\b.*\banonym\w*|"
+    r"\banonym\w*\b.*\b(?:anmala|rapportera|report|tell (?:you|the police)|beratta|tipsa|tip)\b|"
     r"\b(?:vill|ville|skulle vilja|maste) (?:beratta|tala om|beratta om) (?:det|detta|nagot|nat|"
     r"nanting|en sak|vad jag sag|om det)? ?(?:for|till) (?:er|polisen|dig)\b|"
     r"\b(?:want|wanted|would like|need) to (?:tell|let) (?:you|the police)(?: know)?"
