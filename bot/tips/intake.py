@@ -631,8 +631,7 @@ def amend_what(what: str, text: str) -> str | None:
 def wants_anonymity(text: str) -> bool:
     """"anonym", "without my name", "utan namn" (and not "inte anonym")."""
     folded = fold(text)
-    return bool(_ANONYMOUS_WORDS.search(folded)) and not re.search(
-        r"\b(inte|not)\s+(vara\s+|be\s+)?anonym", folded)
+    return bool(_ANONYMOUS_WORDS.search(folded)) and not _NOT_ANONYMOUS.search(folded)
 
 
 def read_summary_reply(text: str) -> SummaryReply:
