@@ -22,11 +22,13 @@ from bot.promises.service import PlaceRef
 from bot.safety import detect_emergency
 from bot.settings import Settings
 from bot.tips import intake
-from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TEXT, InvalidDraft
+from bot.tips.draft import MAX_ATTACHMENTS, MAX_TEXT, InvalidDraft
+from bot.tips.models import HOW_KNOWN_CHOICES
 from bot.tips.store import TipNotStored
 
 logger = logging.getLogger(__name__)
-TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id", "tip_discard", "tip_capped")
+TIP_SLOTS = (*intake.FIELDS, "tip_confirm", "tip_draft_id", "tip_discard", "tip_capped",
+             "tip_how_known_retry")
 REQUESTED_SLOT = "requested_slot"
 # "Vill du kasta tipset?": while the form asks this, `tip_discard` holds the step to go back
 # to when the citizen keeps the tip.
@@ -38,6 +40,8 @@ _TO_RULES = frozenset({"emergency", "emergency_self_harm", "other_language", "re
 # Steps whose typed answer the form reads itself when the classifier took it for "cancel".
 _TYPED_ANSWERS = frozenset({"tip_what", "tip_when", "tip_where", "tip_how_known",
                             "tip_contact"})
+# Steps before the contact question, where typed contact details are kept for later.
+_BEFORE_CONTACT = frozenset({"tip_when", "tip_where", "tip_how_known", "tip_pictures"})
 _FIELD_NAMES = {"sv": {"tip_what": "vad", "tip_when": "när", "tip_where": "var",
                        "tip_how_known": "hur du vet", "tip_contact": "kontakt"},
                 "en": {"tip_what": "what", "tip_when": "when", "tip_where": "where",
@@ -101,12 +105,28 @@ def _returning_after_rule(tracker: Tracker) -> bool:
 def _asks_to_cancel(intent: str | None, text: str, requested: str) -> bool:
     """Whether the citizen asks to stop (then the form asks before throwing anything away).
     The words decide; the classifier's "cancel" counts for a button or a short message,
-    never at the summary, where a long correction ("not the bus stop") may look like one."""
+    never at the summary, where a long correction ("not the bus stop") may look like one,
+    and never for a send phrase ("send it")."""
     if text.startswith("/"):
         return intent == "cancel"
+    if intake.wants_to_send(text):
+        return False
     if intake.wants_to_cancel(text):
         return True
     return intent == "cancel" and requested != "tip_confirm" and len(text.split()) <= 4
+
+
+def _amended_what(tracker: Tracker, text: str) -> str | None:
+    """The what-answer with a typed correction of it applied, or None when `text` withdraws
+    nothing it says (or withdraws a when or where instead)."""
+    what = tracker.get_slot("tip_what")
+    if not what:
+        return None
+    amended = intake.amend_what(str(what), text)
+    if amended is None:
+        return None
+    others = " ".join(str(tracker.get_slot(slot) or "") for slot in ("tip_when", "tip_where"))
+    return None if intake.amend_what(others, text) is not None else intake.answer(amended)[0]
 
 
 def _change(field: str) -> dict[str, Any]:
@@ -229,10 +249,16 @@ class ValidateTipForm(FormValidationAction):
                 dispatcher.utter_message(**render(domain, response, language))
             return _ask_again(requested)
         if name == "request_human":
-            if typed and requested in _TYPED_ANSWERS and not intake.asks_for_a_person(text):
-                # The classifier heard a request for a person in an answer that names none.
+            if not typed or intake.asks_for_a_person(text):
+                return [ActionExecutionRejected(self.form_name())]
+            # The classifier heard a request for a person where none is asked for: a question
+            # ("will the person find out it was me?") is answered, anything else is an answer.
+            if intake.looks_like_question(text) or intake.asks_about_the_tip(text):
+                name, confidence = intake.TIP_QUESTION, 1.0
+            elif requested in _TYPED_ANSWERS or requested == "tip_contact_choice":
                 return await self._typed_answer(requested, text, dispatcher, tracker, domain)
-            return [ActionExecutionRejected(self.form_name())]
+            else:
+                name, confidence = None, 0.0
         if requested == DISCARD_SLOT:
             return await self._discard_or_keep(dispatcher, tracker, domain, name, text)
         if _asks_to_cancel(name, text, requested):
@@ -248,6 +274,21 @@ class ValidateTipForm(FormValidationAction):
             found = intake.contact_details(text)
             if found is not None:
                 return _contact_typed(found, dispatcher, domain, language)
+            choice = intake.contact_choice_from_text(text)
+            if choice is not None and not intake.looks_like_question(text):
+                # The words decide ("I'd prefer not to leave my name" is anonymous), never
+                # the classifier's guess.
+                return [SlotSet("tip_contact_choice", choice)]
+        if typed and requested in _BEFORE_CONTACT and tracker.get_slot(
+                "tip_contact_choice") is None:
+            found = intake.contact_details(text)
+            if found is not None and found.status == intake.CONTACT_OK and \
+                    intake.only_contact_details(text):
+                # Contact details typed before the question about them: kept, and the step
+                # the form is at is asked again.
+                dispatcher.utter_message(**render(domain, "utter_tip_contact_kept", language))
+                return [SlotSet("tip_contact_choice", "contact"),
+                        SlotSet("tip_contact", found.value), *_ask_again(requested)]
         if typed and intake.asks_about_the_tip(text):
             name, confidence = intake.TIP_QUESTION, 1.0
         if intake.is_interjection(name, confidence, text, requested):
@@ -255,6 +296,13 @@ class ValidateTipForm(FormValidationAction):
             dispatcher.utter_message(**_text_only(answer))
             dispatcher.utter_message(**render(domain, "utter_tip_resume", language))
             return _ask_again(requested)
+        amended = _amended_what(tracker, text) if typed and requested != "tip_what" else None
+        if amended is not None:
+            # "It was my neighbour, not his brother": what happened is corrected wherever the
+            # form is, and the step (or the summary) is asked again.
+            dispatcher.utter_message(**render(domain, "utter_tip_corrected", language,
+                                              field=_FIELD_NAMES[language]["tip_what"]))
+            return [SlotSet("tip_what", amended), *_ask_again(requested)]
         if requested == "tip_confirm" and typed:
             return await self._read_summary(dispatcher, tracker, domain, text)
         if typed and name == "cancel" and requested in _TYPED_ANSWERS:
@@ -274,24 +322,23 @@ class ValidateTipForm(FormValidationAction):
     async def _discard_or_keep(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict, intent: str | None,
                                text: str) -> list[EventType]:
-        """The answer to "Vill du kasta tipset?": yes throws the draft and its pictures away,
-        no goes back to the step the citizen was at; anything else asks again."""
+        """The answer to "Vill du kasta tipset?": only a clear yes (typed, or the button)
+        throws the draft and its pictures away; anything else, "skicka" included, keeps it
+        and goes back to the step the citizen was at (the summary sends after it is
+        confirmed)."""
         language = current_language(tracker)
         step = tracker.get_slot(DISCARD_SLOT) or "tip_what"
-        reply = intake.read_yes_no(text) if not text.startswith("/") else None
-        if reply is None:
-            reply = {"affirm": intake.YES, "cancel": intake.YES,
-                     "deny": intake.NO}.get(str(intent))
+        if text.startswith("/"):
+            reply = {"affirm": intake.YES, "cancel": intake.YES}.get(str(intent), intake.NO)
+        else:
+            reply = intake.read_yes_no(text) or intake.NO
         if reply == intake.YES:
             await discard_pictures(tracker)
             dispatcher.utter_message(**render(domain, "utter_tip_cancelled", language))
             return [*(SlotSet(slot, None) for slot in TIP_SLOTS), SlotSet(REQUESTED_SLOT, None),
                     ActiveLoop(None)]
-        if reply == intake.NO:
-            dispatcher.utter_message(**render(domain, "utter_tip_kept", language))
-            return [SlotSet(DISCARD_SLOT, None), SlotSet(step, None),
-                    SlotSet(REQUESTED_SLOT, step)]
-        return [SlotSet(DISCARD_SLOT, step), SlotSet(REQUESTED_SLOT, DISCARD_SLOT)]
+        dispatcher.utter_message(**render(domain, "utter_tip_kept", language))
+        return [SlotSet(DISCARD_SLOT, None), SlotSet(step, None), SlotSet(REQUESTED_SLOT, step)]
 
     async def _read_summary(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict, text: str) -> list[EventType]:
@@ -337,6 +384,9 @@ class ValidateTipForm(FormValidationAction):
         formed one, or none at all, is asked again with the reason."""
         language = current_language(tracker)
         found = intake.contact_details(str(value or ""))
+        if found is None and intake.contact_choice_from_text(str(value or "")) == "anonymous":
+            # "No, I'd rather not" after choosing contact: anonymous after all, not asked again.
+            return {"tip_contact_choice": "anonymous", "tip_contact": None}
         if found is None or found.status != intake.CONTACT_OK:
             reason = "utter_tip_no_contact" if found is None else f"utter_tip_{found.status}"
             dispatcher.utter_message(**render(domain, reason, language))
@@ -355,9 +405,21 @@ class ValidateTipForm(FormValidationAction):
 
     def validate_tip_how_known(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if value in HOW_KNOWN:
-            return {"tip_how_known": value}
-        return {"tip_how_known": intake.how_known_from_text(str(value or ""))}
+        """Seen / heard / told, read generously from the words; asked once more when they
+        say none of them, then the citizen's own words are the answer."""
+        if value in HOW_KNOWN_CHOICES:
+            return {"tip_how_known": value, "tip_how_known_retry": None}
+        text = str(value or "")
+        how, remembered = intake.how_known_answer(text, tracker.get_slot("tip_how_known_retry"))
+        if how is None:
+            dispatcher.utter_message(**render(domain, "utter_tip_how_known_again",
+                                              current_language(tracker)))
+            return {"tip_how_known": None, "tip_how_known_retry": remembered}
+        changes: dict[str, Any] = {"tip_how_known": how, "tip_how_known_retry": None}
+        if intake.wants_anonymity(text) and tracker.get_slot("tip_contact_choice") is None:
+            # A reply that already answers a later question ("anonymous") is not lost.
+            changes["tip_contact_choice"] = "anonymous"
+        return changes
 
     def validate_tip_contact_choice(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:

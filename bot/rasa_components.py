@@ -336,7 +336,8 @@ class SharedLocationPlacer(GraphComponent, EntityExtractorMixin):
 class TipPhrases(GraphComponent, IntentClassifier):
     """What citizens type about their tip, read from the words (`bot.tips.intake`) rather
     than left to the classifier: "skicka tipset" / "send my tip" is `give_tip` (it brings
-    back a kept draft's summary, e.g. after a person at the contact centre), and "vad
+    back a kept draft's summary, e.g. after a person at the contact centre), so is "I want
+    to report something anonymously" / "jag vill berätta det för er", and "vad
     händer med mitt tips?" / "am I anonymous?" is `tip_question`. Runs before `SafetyNet`,
     which still has the last word on emergencies."""
 
@@ -354,8 +355,8 @@ class TipPhrases(GraphComponent, IntentClassifier):
             text = message.get(TEXT) or ""
             if text.startswith("/"):
                 continue
-            if tip_intake.names_the_tip_to_send(text):
-                _force_intent(message, GIVE_TIP_INTENT)
-            elif tip_intake.asks_about_the_tip(text):
+            if tip_intake.asks_about_the_tip(text):
                 _force_intent(message, TIP_QUESTION_INTENT)
+            elif tip_intake.names_the_tip_to_send(text) or tip_intake.wants_to_tip(text):
+                _force_intent(message, GIVE_TIP_INTENT)
         return messages

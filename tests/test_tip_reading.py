@@ -185,3 +185,116 @@ def test_when_answered_with_right_now_is_happening_now(text: str, now: bool) -> 
 ])
 def test_a_request_for_a_person_names_one(text: str, person: bool) -> None:
     assert intake.asks_for_a_person(text) is person
+
+
+# Second round (held-out evaluation).
+
+@pytest.mark.parametrize(("text", "how"), [
+    ("I noticed it when walking the dog", "seen_myself"),
+    ("a friend mentioned it", "told_by_someone"),
+    ("I live there", "seen_myself"),
+    ("min granne sa det", "told_by_someone"),
+    ("jag hörde skrik genom väggen", "heard_myself"),
+    ("jag bor mittemot och ser dem varje dag", "seen_myself")])
+def test_how_you_know_is_mapped_generously(text: str, how: str) -> None:
+    assert intake.how_known_from_text(text) == how
+
+
+def test_how_you_know_asks_once_then_keeps_the_citizens_words() -> None:
+    assert intake.how_known_answer("tja, det vet väl alla", None) == (
+        None, "tja, det vet väl alla")
+    assert intake.how_known_answer("genom föreningen", "tja, det vet väl alla") == (
+        "genom föreningen", None)
+    # A second reply that moved on ("skicka", "anonymous") keeps the first reply's words.
+    for later in ("skicka", "anonymous", "ok"):
+        assert intake.how_known_answer(later, "genom föreningen") == ("genom föreningen", None)
+
+
+@pytest.mark.parametrize("text", ["send it", "skicka", "skicka tipset", "nej", "hmm",
+                                  "vet inte", "I want to send it"])
+def test_nothing_but_a_clear_yes_throws_the_tip_away(text: str) -> None:
+    assert intake.read_yes_no(text) != YES
+
+
+@pytest.mark.parametrize("text", ["send it", "Send it!", "skicka", "ok send it", "skicka nu"])
+def test_send_phrases_are_read_as_send(text: str) -> None:
+    assert intake.wants_to_send(text) and not intake.wants_to_cancel(text)
+    assert read_summary_reply(text).kind == SEND
+
+
+@pytest.mark.parametrize("text", ["don't send it", "skicka inte", "jag vill inte skicka"])
+def test_a_negated_send_is_no_send(text: str) -> None:
+    assert not intake.wants_to_send(text)
+
+
+@pytest.mark.parametrize("text", ["I'd prefer not to leave my name", "no contact details",
+                                  "ingen kontakt", "nej tack", "utan namn", "rather not"])
+def test_a_negation_at_the_contact_question_is_anonymous(text: str) -> None:
+    assert intake.contact_choice_from_text(text) == "anonymous"
+
+
+@pytest.mark.parametrize("text", ["jag vill inte vara anonym", "I don't want to be anonymous",
+                                  "ja ring mig", "yes you can call me"])
+def test_wanting_contact_at_the_contact_question_is_contact(text: str) -> None:
+    assert intake.contact_choice_from_text(text) == "contact"
+
+
+def test_only_contact_details_is_told_apart_from_an_answer() -> None:
+    assert intake.only_contact_details("mitt nummer är 070-123 45 67")
+    assert intake.only_contact_details("my email is a.b@example.se")
+    assert not intake.only_contact_details("han ringde från 070-123 45 67 i natt")
+
+
+@pytest.mark.parametrize("text", ["will the person find out it was me?",
+                                  "får den jag tipsar om veta vem jag är?",
+                                  "kommer personen få veta att det var jag?"])
+def test_a_question_naming_a_person_is_a_question_not_a_request_for_one(text: str) -> None:
+    assert not intake.asks_for_a_person(text)
+    assert intake.asks_about_the_tip(text)
+
+
+@pytest.mark.parametrize("text", ["jag vill prata med en människa", "talk to a human",
+                                  "kan jag få prata med någon?", "person",
+                                  "I want an officer", "jag vill ha en människa"])
+def test_an_explicit_request_for_a_person_is_still_one(text: str) -> None:
+    assert intake.asks_for_a_person(text)
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("måste jag säga vem jag är?", True), ("do I have to give my name?", True),
+    ("i tisdags?", False), ("igår kväll?", False), ("vid skolan?", False),
+    ("måste jag säga vem jag är", False)])
+def test_questions_are_told_from_unsure_answers(text: str, question: bool) -> None:
+    assert intake.looks_like_question(text) is question
+
+
+@pytest.mark.parametrize(("what", "text", "fixed"), [
+    ("His brother sells bikes", "it was my neighbour, not his brother",
+     "my neighbour sells bikes"),
+    ("Grannen säljer stöldgods", "det var grannens son, inte grannen",
+     "grannens son säljer stöldgods"),
+    ("Grannen säljer stöldgods", "nej, inte grannen utan grannens son",
+     "grannens son säljer stöldgods"),
+    ("His brother sells bikes", "sorry, not his brother, his cousin", "his cousin sells bikes")])
+def test_a_correction_of_what_replaces_the_withdrawn_detail(
+        what: str, text: str, fixed: str) -> None:
+    assert intake.amend_what(what, text) == fixed
+
+
+def test_a_correction_that_withdraws_nothing_in_what_is_left_alone() -> None:
+    assert intake.amend_what("Grannen säljer stöldgods", "i tisdags, inte igår") is None
+    assert intake.amend_what("Grannen säljer stöldgods", "på torget") is None
+
+
+@pytest.mark.parametrize("text", [
+    "I want to report something anonymously",
+    "jag såg förra veckan att någon bröt upp cyklar, jag vill berätta det för er",
+    "kan jag anmäla något anonymt?", "I want to tell you about something"])
+def test_wanting_to_tell_or_report_something_anonymously_starts_a_tip(text: str) -> None:
+    assert intake.wants_to_tip(text)
+
+
+@pytest.mark.parametrize("text", ["I want to report a burglary", "jag vill vara anonym",
+                                  "hej", "can you tell me if it is anonymous?"])
+def test_other_messages_do_not_start_a_tip_by_these_words(text: str) -> None:
+    assert not intake.wants_to_tip(text)

@@ -236,3 +236,99 @@ def test_a_personnummer_on_messenger_gets_the_reminder(request: pytest.FixtureRe
     said = stack.say("pnr-psid", "pnr-mid-1", "Skriv inte personnummer",
                      text="hej, mitt personnummer är 850709-9805")
     assert "Skriv inte personnummer här" in said
+
+
+# Second round (held-out evaluation): no tip lost, none sent with a withdrawn value.
+
+def _to_how_known(chat: Chat) -> None:
+    assert "What do you want to tell" in chat.say("I want to give a tip")
+    chat.say("Someone is selling stolen bikes from a garage")
+    chat.say("every Saturday morning")
+    assert "How do you know" in chat.say("behind the school on Storgatan")
+
+
+def test_how_you_know_in_the_citizens_own_words_is_not_asked_forever(
+        chat: Chat, system: RunningSystem) -> None:
+    _to_how_known(chat)
+    assert "own words" in chat.say("it is hard to explain")
+    contact = chat.say("through the football club")
+    assert "Contact details are optional" in contact
+    summary = chat.say("anonymous")
+    assert "How you know: through the football club" in summary
+    tip = _stored(system, chat.say("send it"))
+    assert tip.how_known == "own_words" and tip.how_known_text == "through the football club"
+
+
+def test_noticing_it_while_walking_the_dog_is_seeing_it(
+        chat: Chat, system: RunningSystem) -> None:
+    _to_how_known(chat)
+    assert "Contact details are optional" in chat.say("I noticed it when walking the dog")
+    assert "How you know: I saw it myself" in chat.say("anonymous")
+
+
+def test_skicka_at_the_discard_question_keeps_the_tip_and_it_can_be_sent(
+        chat: Chat, system: RunningSystem) -> None:
+    _at_summary(chat)
+    before = _tips(system)
+    assert "Vill du kasta tipset?" in chat.say("avbryt")
+    kept = chat.say("skicka")
+    assert "finns kvar" in kept and "Så här ser ditt tips ut" in kept
+    assert REFERENCE.search(chat.say("skicka"))
+    assert _tips(system) == before + 1
+
+
+def test_send_it_typed_at_the_summary_sends_and_never_asks_to_discard(
+        chat: Chat, system: RunningSystem) -> None:
+    _to_how_known(chat)
+    chat.say("/tip_seen")
+    assert "This is your tip" in chat.say("/tip_anonymous")
+    sent = chat.say("send it")
+    assert "throw" not in sent.lower() and REFERENCE.search(sent)
+
+
+def test_id_prefer_not_to_leave_my_name_is_anonymous(
+        chat: Chat, system: RunningSystem) -> None:
+    _to_how_known(chat)
+    chat.say("/tip_seen")
+    summary = chat.say("I'd prefer not to leave my name")
+    assert "This is your tip" in summary and "Contact: anonymous" in summary
+    assert _stored(system, chat.say("send it")).anonymous
+
+
+def test_a_question_about_the_person_tipped_about_is_answered_without_a_handover(
+        chat: Chat, system: RunningSystem) -> None:
+    _to_how_known(chat)
+    chat.say("/tip_seen")
+    answered = chat.say("will the person find out it was me?")
+    assert "in the queue" not in answered and "Contact details are optional" in answered
+    assert "This is your tip" in chat.say("/tip_anonymous")
+
+
+def test_a_question_at_the_what_step_is_answered_and_not_stored(
+        chat: Chat, system: RunningSystem) -> None:
+    chat.say("hej")
+    assert "Vad vill du tipsa om?" in chat.say("jag vill tipsa polisen")
+    answered = chat.say("måste jag säga vem jag är?")
+    assert "Vad vill du tipsa om?" in answered and "När hände det?" not in answered
+    assert "När hände det?" in chat.say("Någon säljer stöldgods från ett förråd")
+
+
+def test_a_correction_of_what_happened_leaves_the_withdrawn_detail_out(
+        chat: Chat, system: RunningSystem) -> None:
+    chat.say("hej")
+    _fill(chat, what="Grannen säljer stöldgods från garaget")
+    summary = chat.say("/tip_anonymous")
+    assert "Vad: Grannen säljer" in summary
+    corrected = chat.say("det var grannens son, inte grannen")
+    assert "Vad: grannens son säljer stöldgods från garaget" in corrected
+    tip = _stored(system, chat.say("skicka"))
+    assert tip.what == "grannens son säljer stöldgods från garaget"
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("I want to report something anonymously", "What do you want to tell"),
+    ("jag såg något konstigt förra veckan vid stationen, jag vill berätta det för er",
+     "Vad vill du tipsa om?")])
+def test_wanting_to_tell_something_anonymously_starts_a_tip(
+        chat: Chat, text: str, question: str) -> None:
+    assert question in chat.say(text)

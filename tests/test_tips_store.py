@@ -455,3 +455,23 @@ def test_the_tip_tables_are_created_by_the_migration(database_url: str) -> None:
     finally:
         engine.dispose()
     assert {"tips", "tip_attachments", "api_tokens"} <= names
+
+
+def test_an_own_words_answer_to_how_you_know_is_stored_encrypted_and_read_back(
+    engine: Engine, sessions: sessionmaker, cipher: TipCipher
+) -> None:
+    draft = make_draft(how_known="own_words", how_known_text="a colleague at work, I think")
+    result = submit(sessions, draft, "own-words", cipher=cipher)
+    tip = get_tip(engine, result.reference, cipher)
+    assert tip is not None and tip.how_known == "own_words"
+    assert tip.how_known_text == "a colleague at work, I think"
+    assert tip.to_json()["how_known_text"] == "a colleague at work, I think"
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT how_known_enc FROM tips")).scalars().all()
+    assert stored and not any("colleague" in (value or "") for value in stored)
+
+
+def test_own_words_need_the_words() -> None:
+    with pytest.raises(InvalidDraft):
+        make_draft(how_known="own_words", how_known_text="  ")
+    assert make_draft(how_known_text="ignored").how_known_text is None

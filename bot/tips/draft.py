@@ -9,7 +9,8 @@ instead of failing:
   in ``capped``, and :attr:`TipDraft.notices` says so to the citizen: keep what fits),
 - control characters and invisible direction marks are removed, and HTML is kept as the
   text it is (escaping belongs to whoever displays it, never to the store),
-- "when" and "what" are required; "how do you know" is one of :data:`HOW_KNOWN`,
+- "when" and "what" are required; "how do you know" is one of :data:`HOW_KNOWN`, and with
+  ``own_words`` the citizen's own answer is `how_known_text` (cleaned and capped too),
 - pictures are recognised by their bytes, not by name or declared type: JPEG, PNG or GIF,
   at most :data:`MAX_ATTACHMENTS`, :data:`MAX_TOTAL_BYTES` together.
 
@@ -23,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.tips.models import HOW_KNOWN, LANGUAGES
+from bot.tips.models import HOW_KNOWN, LANGUAGES, OWN_WORDS
 
 MAX_TEXT = 2000
 MAX_ATTACHMENTS = 4
@@ -243,6 +244,7 @@ class TipDraft:
     language: str = "sv"
     municipality_code: str | None = None
     capped: frozenset[str] = frozenset()
+    how_known_text: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -255,7 +257,8 @@ class TipDraft:
             values[name] = text or None
             if not text and name in _REQUIRED:
                 problems.append(_REQUIRED[name])
-        if self.how_known not in HOW_KNOWN:
+        own_words = cap_text(self.how_known_text)[0] if self.how_known == OWN_WORDS else ""
+        if self.how_known not in HOW_KNOWN or (self.how_known == OWN_WORDS and not own_words):
             problems.append(_HOW_KNOWN_PROBLEM)
         if self.language not in LANGUAGES:
             raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
@@ -278,6 +281,7 @@ class TipDraft:
         channel = re.sub(r"[^a-z0-9_.-]", "", (self.channel or "").lower())[:40] or "unknown"
         for name, value in values.items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "how_known_text", own_words or None)
         object.__setattr__(self, "attachments", tuple(attachments))
         object.__setattr__(self, "channel", channel)
         object.__setattr__(self, "capped", frozenset(capped))

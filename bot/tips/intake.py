@@ -23,7 +23,8 @@ from sqlalchemy.orm import sessionmaker
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.tips.crypto import TipCipher
-from bot.tips.draft import HOW_KNOWN, MAX_ATTACHMENTS, MAX_TOTAL_BYTES, TipDraft, cap_text
+from bot.tips.draft import MAX_ATTACHMENTS, MAX_TOTAL_BYTES, TipDraft, cap_text
+from bot.tips.models import HOW_KNOWN_CHOICES, OWN_WORDS
 from bot.tips.pii import mask_personnummer
 from bot.tips.settings import TipSettings
 from bot.tips.store import SubmitResult, submit
@@ -74,7 +75,12 @@ _TIP_QUESTION = re.compile(
     r"is (?:it|this|my tip) anonymous|can i (?:stay|be) anonymous|"
     r"will i (?:get|hear|receive)|do i get (?:an? )?(?:answer|reply|feedback)|"
     r"will (?:you|the police|someone) (?:contact|call|answer|reply)|"
-    r"will anyone (?:contact|call|answer|reply))")
+    r"will anyone (?:contact|call|answer|reply)|"
+    r"(?:maste|behover) jag (?:saga|uppge|lamna|beratta) (?:vem|mitt|namn)|"
+    r"far (?:den|han|hon|de|dom|personen)\b.*\b(?:veta|reda pa)|"
+    r"kommer (?:den|han|hon|de|dom|personen)\b.*\b(?:veta|fa reda)|"
+    r"(?:do|must) i (?:have to )?(?:say|give|tell|leave) (?:who|my name)|"
+    r"will (?:the person|he|she|they|anyone)\b.*\b(?:find out|know|learn))")
 SMALL_TALK = frozenset({"greet", "thank"})
 # Small talk counts only when it is all the message says: "every Saturday morning" may look
 # like a greeting to the classifier, but it is an answer.
@@ -85,17 +91,43 @@ _SMALL_TALK_TEXT = re.compile(
 # Slots whose answer is the citizen's own words: anything can be an answer there.
 FREE_TEXT_SLOTS = frozenset({"tip_what", "tip_when", "tip_where", "tip_contact"})
 QUESTION_CONFIDENCE = 0.6
+# A question-shaped answer ("måste jag säga vem jag är?") is a question at this confidence.
+MODERATE_CONFIDENCE = 0.3
+TIP_QUESTION_CONFIDENCE = 0.5
 MAX_QUESTION_WORDS = 15
 
+# "How do you know?" read generously (folded text): someone else's account first ("a friend
+# mentioned it", "grannen sa"), then hearing, then anything the citizen noticed, lives or
+# works near, or passes by (seeing it themselves).
 _HOW_KNOWN_WORDS = (
-    ("told_by_someone", r"\b(berätta\w*|beratta\w*|någon sa|nagon sa|fick höra|hört från|"
-                        r"told|someone said|heard from)"),
-    ("heard_myself", r"\b(hörde|horde|hört|hort|heard)"),
-    ("seen_myself", r"\b(såg|sag|sett|själv|sjalv|saw|seen|myself)"),
+    ("told_by_someone", r"\b(berattade?|berattat|(?:nagon|han|hon|de|dom|folk|granne\w*|kompis\w*|"
+                        r"van|vannen|vaninna\w*|kollega\w*|syster\w*|bror\w*|brorsa\w*|"
+                        r"mamma|pappa|barnen|sonen|dottern) (?:sa|sager|namnde)|"
+                        r"namnde|fick (?:hora|veta)|hort (?:fran|av|att)|horde (?:fran|av|att)|"
+                        r"ryktas|rykte\w*|enligt|las(?:te)? (?:det|om)|told|someone said|"
+                        r"(?:friend|neighbou?r|people|they|he|she|someone) (?:said|says|"
+                        r"mentioned|told)|mentioned|heard (?:from|about|that|it from)|"
+                        r"rumou?rs?|word is|according to|read (?:it|about))\b"),
+    ("heard_myself", r"\b(horde|hort|heard|ljud\w*|skrik\w*|noise\w*|shout\w*|scream\w*|"
+                     r"sounds?)\b"),
+    ("seen_myself", r"\b(sag|sett|sjalv|saw|seen|myself|watched|noticed|spotted|observed|"
+                    r"witness\w*|vittne|marker|markte|markt|upptackte|egna ogon|own eyes|"
+                    r"bor (?:dar|har|bredvid|granne|i|pa|vid|nara)|i live|live (?:there|here|"
+                    r"next|nearby|near|on|in|opposite)|jobbar (?:dar|har|i|pa|vid)|"
+                    r"work (?:there|here|nearby|at|in)|walking|promenad\w*|gick forbi|"
+                    r"passerar|walk past|pass (?:by|it)|fonster\w*|window|varje dag|"
+                    r"every day)\b"),
 )
-_ANONYMOUS = re.compile(r"\b(anonym\w*|anonymous\w*|nej|no|inte|not)\b", re.IGNORECASE)
-_CONTACT = re.compile(r"\b(ja|yes|kontakt\w*|contact|ring|call|mejl|mail|e-post|email)\b",
-                      re.IGNORECASE)
+# "Do you want to leave contact details?": any negation means anonymous ("I'd prefer not to
+# leave my name", "ingen kontakt", "no contact details"); a plain "ja" or "call me" means
+# contact.
+_ANONYMOUS = re.compile(r"\b(anonym\w*|anonymous\w*|nej|no|nope|inte|ej|not|don't|dont|"
+                        r"ingen|inga|inget|never|aldrig|rather not|prefer not|without|utan|"
+                        r"hellre inte)\b")
+_NOT_ANONYMOUS = re.compile(r"\b(?:inte|not|don'?t|do not)\s+(?:vill\s+)?(?:vara\s+|be\s+|"
+                            r"want to be\s+|stay\s+)?anonym")
+_CONTACT = re.compile(r"\b(ja|jo|yes|yeah|ok|okej|sure|absolut|kontakt\w*|contact|ring|call|"
+                      r"mejl\w*|mail|e post|email|nummer|number|phone|telefon\w*)\b")
 
 _LABELS = {
     "sv": {"tip_what": "Vad", "tip_when": "När", "tip_where": "Var", "tip_how_known": "Hur du vet",
@@ -127,16 +159,36 @@ _BUTTONS = {
 
 def how_known_from_text(text: str) -> str | None:
     """"Jag såg det" → seen_myself; None when the text does not say."""
-    lowered = text.lower()
-    return next((value for value, pattern in _HOW_KNOWN_WORDS if re.search(pattern, lowered)),
+    folded = fold(text)
+    return next((value for value, pattern in _HOW_KNOWN_WORDS if re.search(pattern, folded)),
                 None)
+
+
+def how_known_answer(text: str, earlier: str | None) -> tuple[str | None, str | None]:
+    """The answer to "how do you know?" typed as `text`, and what to remember for later:
+    a choice when the words say one; the first time they say none, nothing yet (the form
+    asks once more, remembering `text`); the second time, the citizen's own words (the web
+    form's free answer), never a third question. A second reply that is no account of how
+    they know ("anonym", "skicka") keeps the first one's words."""
+    choice = how_known_from_text(text)
+    if choice is not None:
+        return choice, None
+    words = answer(text)[0]
+    if not earlier:
+        return None, words
+    moved_on = (_ANONYMOUS.search(fold(text)) or _CONTACT.search(fold(text))
+                or wants_to_send(text) or len(fold(text).split()) <= 1)
+    return (earlier if moved_on else words), None
 
 
 def contact_choice_from_text(text: str) -> str | None:
     """"anonymt" → anonymous, "ring mig" → contact; None when unclear."""
-    if _ANONYMOUS.search(text):
+    folded = fold(text)
+    if _NOT_ANONYMOUS.search(folded):
+        return "contact"
+    if _ANONYMOUS.search(folded):
         return "anonymous"
-    return "contact" if _CONTACT.search(text) else None
+    return "contact" if _CONTACT.search(folded) else None
 
 
 def can_send_pictures(channel: str | None) -> bool:
@@ -177,10 +229,19 @@ def is_interjection(intent: str | None, confidence: float, text: str | None,
     if intent in SMALL_TALK:
         return bool(_SMALL_TALK_TEXT.match(words))
     if requested_slot in FREE_TEXT_SLOTS:
-        return (words.endswith("?") and confidence >= QUESTION_CONFIDENCE
-                and count <= MAX_QUESTION_WORDS)
+        if count > MAX_QUESTION_WORDS:
+            return False
+        if not words.endswith("?"):
+            # "måste jag säga vem jag är" without its "?": a question about the tip when
+            # the classifier says so and it starts like one.
+            return (intent == TIP_QUESTION and confidence >= TIP_QUESTION_CONFIDENCE
+                    and bool(_QUESTION_START.match(fold(words))))
+        return confidence >= QUESTION_CONFIDENCE or (
+            confidence >= MODERATE_CONFIDENCE and looks_like_question(words))
     if _answers(requested_slot, words):
         return False
+    if intent == "out_of_scope" and not words.endswith("?"):
+        return False  # "I live there": an answer the classifier could not place
     return confidence >= QUESTION_CONFIDENCE or words.endswith("?")
 
 
@@ -190,17 +251,39 @@ _SEND_THE_TIP = re.compile(
     r"(?:mitt|tipset|the|my)\s*(?:tips|tipset|tip)?(?:\s+(?:nu|now|tack|please))*$")
 
 
+# An explicit request to talk to someone: a verb of talking or being put through, or a word
+# that can only mean staff. "Will the person find out it was me?" names a person but asks
+# nothing of the kind.
 _PERSON = re.compile(
-    r"\b(manniska\w*|person\w*|handlaggare\w*|agent|human|operator|staff|personal\w*|kopplad|"
-    r"koppla|transfer\w*|prata med|tala med|snacka med|talk to|speak to|speak with|"
-    r"talk with|chatta med|chat with|robot|bot|nagon (pa|hos|riktig)|someone|somebody|"
-    r"officer|polis (har|i chatten)|police officer|riktig)\b")
+    r"\b(manniska\w*|handlaggare\w*|agent|human|operator|kopplad|koppla|transfer\w*|"
+    r"prata med|tala med|snacka med|talk to|speak to|speak with|talk with|chatta med|"
+    r"chat with|(?:en|a) riktig|real person|nagon (?:pa|hos) polisen|someone at the police|"
+    r"riktig (?:person|polis)|live (?:agent|person)|"
+    r"(?:vill ha|vill fa|behover|want|need|get me|give me|connect me with) (?:a |an |en |ett )?"
+    r"(?:person|someone|somebody|officer|polis|human|manniska))\b|"
+    r"^(?:en |a )?(?:person|personal|staff)(?: tack| please)?$")
 
 
 def asks_for_a_person(text: str) -> bool:
     """Whether `text` names a person to talk to ("jag vill prata med en människa", "agent");
     mid-tip a request for a person needs such words, so an answer is never taken for one."""
     return bool(_PERSON.search(fold(text)))
+
+
+_WANTS_TO_TIP = re.compile(
+    r"\b(?:anmala|rapportera|report|tell (?:you|the police)|berattat?|tipsa|tip|inform|"
+    r"let you know)\b.*\banonym\w*|"
+    r"\banonym\w*\b.*\b(?:anmala|rapportera|report|tell (?:you|the police)|beratta|tipsa|tip)\b|"
+    r"\b(?:vill|ville|skulle vilja|maste) (?:beratta|tala om|beratta om) (?:det|detta|nagot|nat|"
+    r"nanting|en sak|vad jag sag|om det)? ?(?:for|till) (?:er|polisen|dig)\b|"
+    r"\b(?:want|wanted|would like|need) to (?:tell|let) (?:you|the police)(?: know)?"
+    r"(?: about)? (?:something|it|this|what i saw)\b")
+
+
+def wants_to_tip(text: str) -> bool:
+    """"I want to report something anonymously", "jag vill berätta det för er": a tip, not
+    a police report (one needs the reporter's name) and not something out of scope."""
+    return bool(_WANTS_TO_TIP.search(fold(text)))
 
 
 def names_the_tip_to_send(text: str) -> bool:
@@ -219,6 +302,22 @@ def happening_now(text: str) -> bool:
     """Whether an answer to "when did it happen?" says it is happening now ("just nu",
     "pågår", "right now"): then it is for 112, not a tip, whatever else it says."""
     return bool(_HAPPENING_NOW.search(fold(text)))
+
+
+_QUESTION_START = re.compile(
+    r"^(?:(?:och|and|men|but|hej|hi|en fraga|a question|fraga|question|ursakta|sorry|"
+    r"excuse me)\s+)*(?:vad|vem|vems|vilken|vilket|vilka|hur|varfor|nar|var ar|"
+    r"maste|behover|kan|kommer|far|ar|blir|ska|skall|vill|finns|gar|"
+    r"what|who|whose|which|how|why|when|where (?:is|are|do|does|can|will)|"
+    r"must|do|does|did|can|could|will|would|should|is|are|am|may|shall)\s+\w+")
+
+
+def looks_like_question(text: str | None) -> bool:
+    """Whether `text` is shaped like a question: a question word or a verb first ("måste
+    jag säga vem jag är?", "will the person find out?") and a question mark; "i tisdags?"
+    is an unsure answer, not a question."""
+    stripped = (text or "").strip()
+    return stripped.endswith("?") and bool(_QUESTION_START.match(fold(stripped)))
 
 
 def asks_about_the_tip(text: str | None) -> bool:
@@ -296,7 +395,8 @@ def draft_from(values: Mapping[str, object], channel: str, language: str,
     return TipDraft(
         what=str(values.get("tip_what") or ""),
         when=str(values.get("tip_when") or ""),
-        how_known=how if how in HOW_KNOWN else "",
+        how_known=how if how in HOW_KNOWN_CHOICES else OWN_WORDS if how else "",
+        how_known_text=None if how in HOW_KNOWN_CHOICES else how,
         where=None if where in (None, UNKNOWN_PLACE) else str(where),
         contact=str(values.get("tip_contact") or "") if values.get("tip_contact_choice")
         == "contact" else None,
@@ -487,6 +587,53 @@ def corrected_value(text: str) -> str | None:
     return None
 
 
+_LEAD = (r"^(?:(?:nej|no|oj|oops|sorry|forlat|förlåt|ursakta|ursäkta|forresten|förresten|"
+         r"actually|egentligen|rattelse|rättelse|correction|jag menar|i mean)[\s,]+)*"
+         r"(?:(?:det|it|that)\s+(?:var|är|ar|was|is)\s+)?")
+# "inte X utan Y" / "not X but Y", "not X, Y", then "Y, inte X" / "Y, not X".
+_NOT_THIS = (re.compile(_LEAD + r"(?:inte|not)\s+(?P<old>.+?)\s*,?\s+(?:utan|but|rather)\s+"
+                                r"(?P<new>.+?)$", re.IGNORECASE),
+             re.compile(_LEAD + r"(?:inte|not)\s+(?P<old>[^,;]+?)\s*[,;]\s*(?P<new>.+?)$",
+                        re.IGNORECASE),
+             re.compile(_LEAD + r"(?P<new>.+?)\s*(?:,\s*|\s)(?:och |and )?(?:inte|not|ej)\s+"
+                                r"(?P<old>.+?)$", re.IGNORECASE))
+
+
+def _plain(text: str) -> str:
+    return text.translate(_FOLD).lower()
+
+
+def amend_what(what: str, text: str) -> str | None:
+    """`what` with a correction applied: "it was my neighbour, not his brother" replaces
+    "his brother" in it with "my neighbour" ("det var grannens son, inte grannen" likewise),
+    so the withdrawn detail is out and the corrected one in. None when `text` is no such
+    correction or what it withdraws is not in `what`."""
+    stripped = text.strip().rstrip(".!")
+    found = next((m for m in (p.match(stripped) for p in _NOT_THIS) if m), None)
+    if not found:
+        return None
+    new, old = found["new"].strip(" ,."), found["old"].strip(" ,.")
+    if not new or not old:
+        return None
+    plain = _plain(what)
+    pattern = re.compile(rf"(?<!\w){re.escape(_plain(old))}(?!\w)")
+    hits = list(pattern.finditer(plain))
+    if not hits:
+        return None
+    # Same length after folding (one letter for one), so positions carry over.
+    pieces, last = [], 0
+    for hit in hits:
+        pieces += [what[last:hit.start()], new]
+        last = hit.end()
+    return "".join([*pieces, what[last:]])
+
+
+def wants_anonymity(text: str) -> bool:
+    """"anonym", "without my name", "utan namn" (and not "inte anonym")."""
+    folded = fold(text)
+    return bool(_ANONYMOUS_WORDS.search(folded)) and not _NOT_ANONYMOUS.search(folded)
+
+
 def read_summary_reply(text: str) -> SummaryReply:
     """A typed reply to the summary ("skicka", "nej det var i tisdags", "jag vill vara
     anonym"), read from its words alone."""
@@ -497,8 +644,7 @@ def read_summary_reply(text: str) -> SummaryReply:
     negated = any(w in _NEGATION for w in words)
     if wants_to_cancel(text):
         return SummaryReply(CANCEL)
-    if _ANONYMOUS_WORDS.search(folded) and not re.search(r"\b(inte|not)\s+(vara\s+|be\s+)?anonym",
-                                                         folded):
+    if wants_anonymity(text):
         return SummaryReply(ANONYMOUS)
     field = _field_of(folded)
     if field is not None:
@@ -512,9 +658,21 @@ def read_summary_reply(text: str) -> SummaryReply:
     return SummaryReply(UNCLEAR)
 
 
-def read_yes_no(text: str) -> str | None:
-    """YES or NO for a typed reply to "Vill du kasta tipset?", None when it says neither."""
+def wants_to_send(text: str) -> bool:
+    """Whether a typed message asks to send the tip ("send it", "skicka", "skicka tipset"):
+    never a request to stop, whatever the classifier says."""
     folded = fold(text)
+    words = folded.split()
+    negated = any(w in _NEGATION for w in words) or bool(_CANCEL_PHRASES.search(folded))
+    return not negated and (_has_word(words, _SEND_WORDS) or names_the_tip_to_send(text))
+
+
+def read_yes_no(text: str) -> str | None:
+    """YES or NO for a typed reply to "Vill du kasta tipset?", None when it says neither.
+    Only a clear yes throws the tip away: a send phrase keeps it (NO)."""
+    folded = fold(text)
+    if wants_to_send(text):
+        return NO
     if _NO_REPLY.match(folded):
         return NO
     if _YES_ONLY.match(folded):
@@ -561,6 +719,19 @@ def _phone_ok(candidate: str) -> bool:
             return 7 <= len(national) <= 9 and not national.startswith("0")
         return 8 <= len(international) <= 15
     return digits.startswith("0") and not digits.startswith("00") and 8 <= len(digits) <= 10
+
+
+_CONTACT_LEAD = re.compile(
+    r"\b(mitt|min|my|nummer|numret|number|phone|telefon\w*|mobil\w*|mejl\w*|mail\w*|e post|"
+    r"email|ar|is|ring|call|mig|me|pa|on|at|kontakt\w*|contact|reach|na|you can|ni kan|"
+    r"and|och|eller|or|here|har)\b")
+
+
+def only_contact_details(text: str) -> bool:
+    """Whether `text` says nothing but contact details ("mitt nummer är 070-123 45 67"):
+    then, typed at another step, it is no answer to that step."""
+    rest = _PHONE_LIKE.sub(" ", _EMAIL_LIKE.sub(" ", text))
+    return not _CONTACT_LEAD.sub(" ", fold(rest)).split()
 
 
 def contact_details(text: str) -> ContactCheck | None:

@@ -2,7 +2,8 @@
 
 They live on the one ``metadata`` of :mod:`bot.storage.models`, which Alembic owns;
 ``bot/storage/migrations/versions/0003_tips.py`` creates them, ``0006_staged_pictures.py``
-the pictures waiting for their tip.
+the pictures waiting for their tip, ``0008_tip_own_words.py`` the own answer to "how do you
+know?".
 
 What a citizen wrote (what, when, where, contact details, picture names and bytes) is stored
 only as Fernet tokens (columns ending in ``_enc``); the columns in the clear are the ones the
@@ -17,7 +18,11 @@ import sqlalchemy as sa
 
 from bot.storage.models import metadata
 
-HOW_KNOWN = ("seen_myself", "heard_myself", "told_by_someone")
+# "How do you know?": one of three choices, or (like the web form's free answer) the citizen's
+# own words when they are none of them, kept encrypted in `how_known_enc`.
+HOW_KNOWN_CHOICES = ("seen_myself", "heard_myself", "told_by_someone")
+OWN_WORDS = "own_words"
+HOW_KNOWN = (*HOW_KNOWN_CHOICES, OWN_WORDS)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 DELIVERY_STATES = (PENDING, DELIVERED, FAILED)
 LANGUAGES = ("sv", "en")
@@ -47,6 +52,8 @@ tips = sa.Table(
     sa.Column("when_enc", sa.Text, nullable=False),
     sa.Column("where_enc", sa.Text),
     sa.Column("contact_enc", sa.Text),
+    # The citizen's own answer to "how do you know?" when how_known is "own_words" (0008).
+    sa.Column("how_known_enc", sa.Text),
     # Municipality code (SCB, "0180") when the place was understood; not personal data.
     sa.Column("municipality_code", sa.String(4)),
     # Comma-separated names of the answers that were cut to the length limit.

@@ -113,6 +113,7 @@ def _encrypted_row(draft: TipDraft, cipher: TipCipher) -> dict[str, Any]:
         "when_enc": cipher.encrypt_text(draft.when),
         "where_enc": cipher.encrypt_text(draft.where),
         "contact_enc": cipher.encrypt_text(draft.contact),
+        "how_known_enc": cipher.encrypt_text(draft.how_known_text),
         "municipality_code": draft.municipality_code,
         "capped_fields": ",".join(sorted(draft.capped)) or None,
         "delivery_status": PENDING,
@@ -265,10 +266,13 @@ class TipView:
     capped_fields: tuple[str, ...]
     attachments: tuple[AttachmentView, ...]
     delivery: DeliveryView
+    # The citizen's own answer when how_known is "own_words".
+    how_known_text: str | None = field(default=None, repr=False)
 
     def to_json(self, attachment_url: Callable[[int], str] | None = None) -> dict[str, Any]:
         """The JSON shape of docs/staff-api.md (pictures as metadata; bytes are separate)."""
-        found = set().union(*(pii.kinds(t) for t in (self.what, self.when, self.where or "")))
+        found = set().union(*(pii.kinds(t) for t in (self.what, self.when, self.where or "",
+                                                   self.how_known_text or "")))
         pictures = []
         for a in self.attachments:
             item: dict[str, Any] = {
@@ -287,6 +291,7 @@ class TipView:
             "when": self.when,
             "where": self.where,
             "how_known": self.how_known,
+            "how_known_text": self.how_known_text,
             "anonymous": self.anonymous,
             "contact": self.contact,
             "attachments": pictures,
@@ -347,6 +352,7 @@ def _view(connection: Connection, row: Row, cipher: TipCipher, with_data: bool) 
         when=_decrypt(cipher, row.when_enc, reference) or "",
         where=_decrypt(cipher, row.where_enc, reference),
         how_known=row.how_known,
+        how_known_text=_decrypt(cipher, row.how_known_enc, reference),
         contact=_decrypt(cipher, row.contact_enc, reference),
         anonymous=bool(row.anonymous),
         channel=row.channel,
