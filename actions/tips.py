@@ -52,6 +52,8 @@ _CAPPED = {"sv": f"Svaret var långt. Jag sparade de första {MAX_TEXT} tecknen.
 # "Where?" answered with a shared location (Messenger, Instagram, WhatsApp): the NLU component
 # SharedLocationPlacer gives the municipality it is in or near ("none": not in Sweden).
 SHARED_LOCATION_ENTITY, NOT_PLACED = "shared_location", "none"
+# Set by SafetyNet when the classifier heard an emergency that is not here and now.
+NOT_NOW_ENTITY = "emergency_not_now"
 _SHARED_WHERE = {"sv": "Delad plats: i eller nära {place}",
                  "en": "Shared location: in or near {place}"}
 
@@ -170,11 +172,21 @@ def _text_only(message: dict[str, Any]) -> dict[str, Any]:
     return {**kept, **({"buttons": links} if links else {})}
 
 
+def sounds_alarming(tracker: Tracker) -> bool:
+    """The classifier alone heard an emergency in this answer: it may be one
+    (`emergency_possible`), or SafetyNet found it is not here and now (a past or habitual
+    event, marked with an `emergency_not_now` entity). Either way the answer is kept and the
+    citizen gets the one-line 112 reminder."""
+    message = tracker.latest_message or {}
+    return (message.get("intent") or {}).get("name") == "emergency_possible" or any(
+        e.get("entity") == NOT_NOW_ENTITY for e in message.get("entities") or [])
+
+
 def _free_text(slot: str):  # noqa: ANN202 - a validate_<slot> method for FormValidationAction
     def validate(self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                  domain: DomainDict) -> dict[str, Any]:
         language = current_language(tracker)
-        if (tracker.latest_message.get("intent") or {}).get("name") == "emergency_possible":
+        if sounds_alarming(tracker):
             dispatcher.utter_message(**render(domain, "utter_emergency_reminder", language))
         text, capped = intake.answer(value)
         if capped:
@@ -442,7 +454,7 @@ class ValidateTipForm(FormValidationAction):
             return {"tip_pictures": intake.NO_PICTURES}
         if choice == intake.PICTURES_DONE:
             return {"tip_pictures": intake.PICTURES_DONE if count else intake.NO_PICTURES}
-        if (tracker.latest_message.get("intent") or {}).get("name") == "emergency_possible":
+        if sounds_alarming(tracker):
             dispatcher.utter_message(**render(domain, "utter_emergency_reminder", language))
         if count >= MAX_ATTACHMENTS:
             dispatcher.utter_message(**render(domain, "utter_tip_pictures_full", language,

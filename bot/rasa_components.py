@@ -55,6 +55,9 @@ FALLBACK_INTENT = "nlu_fallback"
 GIVE_TIP_INTENT, TIP_QUESTION_INTENT = "give_tip", "tip_question"
 LANGUAGE_ENTITY = "language"
 USER_LANGUAGE_ENTITY = USER_LANGUAGE_SLOT
+# The classifier alone heard an emergency, but the message is not here and now (past,
+# habitual, hypothetical, far away): the answer is kept, and a form adds the 112 reminder.
+NOT_NOW_ENTITY = "emergency_not_now"
 PLACE_ENTITY = "place"
 PLACE_OPTION_ENTITY = "place_option"
 # A shared location (channel metadata `location`): the municipality code it is in or near,
@@ -199,8 +202,11 @@ class SafetyNet(GraphComponent, IntentClassifier):
             else:
                 _force_intent(message, OTHER_LANGUAGE_INTENT)
         elif intent == EMERGENCY_INTENT or _unsure_emergency(message):
-            if assessment.not_now:
+            if assessment.not_now:  # answered as what it is; a form adds the 112 reminder
                 _force_intent(message, _next_guess(message))
+                message.set(ENTITIES, [*(message.get(ENTITIES) or []),
+                                       _entity(NOT_NOW_ENTITY, "true", SafetyNet.__name__)],
+                            add_to_output=True)
             else:
                 _force_intent(message, POSSIBLE_EMERGENCY_INTENT)
         elif is_sensitive(text):

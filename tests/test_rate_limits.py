@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import requests
 from aiohttp.test_utils import TestClient
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
@@ -81,3 +82,23 @@ def test_with_redis_every_process_shares_the_count() -> None:
 
 def test_a_failing_store_lets_requests_through() -> None:
     assert RateLimits("redis://127.0.0.1:1/0").hit(MESSAGES_PER_CONVERSATION, "x")
+
+
+def test_only_reports_that_would_be_stored_count_against_an_address(tmp_path: Any) -> None:
+    from bot.ratelimit import FEEDBACK_PER_ADDRESS
+    from bot.settings import Settings
+    from bot.web.keys import RATE_LIMITS
+    from tests.test_widget_browser import ServedApp, widget_app
+
+    app = widget_app(Settings.from_env({"RASA_PORT": "5999"}, root=tmp_path),
+                     tmp_path / "var" / "feedback.jsonl")
+    app[RATE_LIMITS] = RateLimits.from_redis_url("")  # in memory, this app only
+    with ServedApp(app) as served:
+        def send(message: str) -> int:
+            return requests.post(served.url + "/tillganglighet/feedback", timeout=5,
+                                 data={"message": message}, allow_redirects=False).status_code
+
+        assert {send("") for _ in range(30)} == {400}, "a form with an error costs nothing"
+        allowed = FEEDBACK_PER_ADDRESS.amount
+        assert [send(f"rapport {n}") for n in range(allowed)] == [303] * allowed
+        assert send("en till") == 429

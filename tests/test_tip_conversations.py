@@ -95,7 +95,7 @@ def test_an_emergency_mid_tip_gets_112_and_keeps_the_draft(chat: Chat) -> None:
 def test_a_tip_that_sounds_alarming_is_kept_with_a_112_reminder(chat: Chat) -> None:
     chat.say("hej")
     chat.say("jag vill tipsa polisen")
-    text = chat.say("grannen skriker och slår i väggarna på nätterna")
+    text = chat.say("någon bröt sig in i källarförråden förra helgen")
     assert "När hände det?" in text
     assert "112" in text
 

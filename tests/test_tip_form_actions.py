@@ -233,3 +233,17 @@ def test_a_question_about_the_tip_without_its_question_mark_is_not_stored(text: 
     events, _ = _run("tip_what", text, intent="tip_question", confidence=0.56,
                      slots={"tip_what": None})
     assert _slots(events) == {"tip_what": None, "requested_slot": "tip_what"}
+
+
+def test_an_answer_that_only_the_classifier_finds_alarming_gets_the_112_reminder() -> None:
+    from rasa_sdk import Tracker as SdkTracker
+
+    from actions.tips import sounds_alarming
+
+    def latest(intent: str, entities: list[dict[str, str]]) -> SdkTracker:
+        return SdkTracker("c", {}, {"intent": {"name": intent}, "entities": entities}, [],
+                          False, None, {}, "action_listen")
+
+    assert sounds_alarming(latest("emergency_possible", []))
+    assert sounds_alarming(latest("give_tip", [{"entity": "emergency_not_now", "value": "true"}]))
+    assert not sounds_alarming(latest("give_tip", [{"entity": "user_language", "value": "-"}]))

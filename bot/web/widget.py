@@ -495,13 +495,6 @@ async def feedback(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise web.HTTPForbidden(text="Reports are accepted from this site's own form only.")
-    limits = request.app.get(RATE_LIMITS)
-    if limits is not None and not await limits.allow(FEEDBACK_PER_ADDRESS, "feedback",
-                                                     client_address(request)):
-        raise web.HTTPTooManyRequests(
-            headers={"Retry-After": "3600"},
-            text="För många rapporter på kort tid: försök igen om en timme, eller ring 114 14. "
-                 "/ Too many reports in a short time: try again in an hour, or call 114 14.")
     form = await read_form(request)
     message = _clean(form.get("message"), MAX_REPORT_CHARS + 1)
     where = _clean(form.get("where"), MAX_FIELD_CHARS)
@@ -513,6 +506,15 @@ async def feedback(request: web.Request) -> web.Response:
         errors["message"] = f"Skriv högst {MAX_REPORT_CHARS} tecken."
     if errors:
         return _page(request, _statement(message, where, contact, errors), status=400)
+    # Only a report that would be stored counts against the address's limit: a form sent
+    # back with an error costs the citizen nothing.
+    limits = request.app.get(RATE_LIMITS)
+    if limits is not None and not await limits.allow(FEEDBACK_PER_ADDRESS, "feedback",
+                                                     client_address(request)):
+        raise web.HTTPTooManyRequests(
+            headers={"Retry-After": "3600"},
+            text="För många rapporter på kort tid: försök igen om en timme, eller ring 114 14. "
+                 "/ Too many reports in a short time: try again in an hour, or call 114 14.")
     config = request.app[WIDGET]
     record = {
         "received": datetime.now(timezone.utc).isoformat(timespec="seconds"),
